@@ -1,0 +1,60 @@
+#include "common/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace fourkeys {
+namespace {
+
+std::string to_hex(const unsigned char* data, unsigned int len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(static_cast<std::size_t>(len) * 2, '\0');
+  for (unsigned int i = 0; i < len; ++i) {
+    out[2 * i] = kHex[data[i] >> 4];
+    out[2 * i + 1] = kHex[data[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string hmac_hex(const EVP_MD* md, std::string_view key, std::string_view message) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(md, key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), out, &len);
+  return to_hex(out, len);
+}
+
+std::string digest_hex(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+  return to_hex(out, len);
+}
+
+}  // namespace
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
+  return hmac_hex(EVP_sha256(), key, message);
+}
+std::string hmac_sha1_hex(std::string_view key, std::string_view message) {
+  return hmac_hex(EVP_sha1(), key, message);
+}
+std::string sha256_hex(std::string_view data) { return digest_hex(EVP_sha256(), data); }
+std::string sha1_hex(std::string_view data) { return digest_hex(EVP_sha1(), data); }
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool constant_time_equal_hex(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>((a[i] | 0x20) ^ (b[i] | 0x20));
+  }
+  return diff == 0;
+}
+
+}  // namespace fourkeys

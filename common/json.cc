@@ -1,0 +1,115 @@
+#include "common/json.h"
+
+#include <boost/json/parser.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace fourkeys::json {
+
+std::optional<boost::json::value> parse(std::string_view text, ParseError& error) {
+  boost::json::parser p;
+  boost::system::error_code ec;
+  std::size_t consumed = p.write_some(text.data(), text.size(), ec);
+  if (!ec && consumed < text.size()) {
+    std::size_t i = consumed;
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) {
+      ++i;
+    }
+    if (i < text.size()) {
+      error = {i, "unexpected data after the JSON value"};
+      return std::nullopt;
+    }
+  }
+  if (ec) {
+    error = {consumed, ec.message()};
+    if (consumed >= text.size()) error.message = "the body ends before the JSON value is complete";
+    return std::nullopt;
+  }
+  return p.release();
+}
+
+const boost::json::value* find(const boost::json::value& v,
+                               std::initializer_list<std::string_view> path) {
+  const boost::json::value* cur = &v;
+  for (std::string_view key : path) {
+    const auto* obj = cur->if_object();
+    if (!obj) return nullptr;
+    cur = obj->if_contains(key);
+    if (!cur) return nullptr;
+  }
+  return cur;
+}
+
+std::optional<std::string> get_string(const boost::json::value& v,
+                                      std::initializer_list<std::string_view> path) {
+  const auto* found = find(v, path);
+  if (!found || !found->is_string()) return std::nullopt;
+  return std::string(found->get_string());
+}
+
+std::string get_id(const boost::json::value& v, std::initializer_list<std::string_view> path) {
+  const auto* found = find(v, path);
+  if (!found) return {};
+  if (found->is_string()) return std::string(found->get_string());
+  if (found->is_int64()) return std::to_string(found->get_int64());
+  if (found->is_uint64()) return std::to_string(found->get_uint64());
+  return {};
+}
+
+std::optional<std::int64_t> get_int(const boost::json::value& v,
+                                    std::initializer_list<std::string_view> path) {
+  const auto* found = find(v, path);
+  if (!found) return std::nullopt;
+  if (found->is_int64()) return found->get_int64();
+  if (found->is_uint64()) return static_cast<std::int64_t>(found->get_uint64());
+  return std::nullopt;
+}
+
+bool get_bool(const boost::json::value& v, std::initializer_list<std::string_view> path) {
+  const auto* found = find(v, path);
+  return found && found->is_bool() && found->get_bool();
+}
+
+namespace {
+void write_canonical(const boost::json::value& v, std::string& out) {
+  if (const auto* obj = v.if_object()) {
+    std::vector<const boost::json::key_value_pair*> items;
+    items.reserve(obj->size());
+    for (const auto& kv : *obj) items.push_back(&kv);
+    std::sort(items.begin(), items.end(),
+              [](const auto* a, const auto* b) { return a->key() < b->key(); });
+    out += '{';
+    bool first = true;
+    for (const auto* kv : items) {
+      if (!first) out += ',';
+      first = false;
+      out += boost::json::serialize(boost::json::value(kv->key()));
+      out += ':';
+      write_canonical(kv->value(), out);
+    }
+    out += '}';
+  } else if (const auto* arr = v.if_array()) {
+    out += '[';
+    bool first = true;
+    for (const auto& item : *arr) {
+      if (!first) out += ',';
+      first = false;
+      write_canonical(item, out);
+    }
+    out += ']';
+  } else {
+    out += boost::json::serialize(v);
+  }
+}
+}  // namespace
+
+std::string canonical(const boost::json::value& v) {
+  std::string out;
+  write_canonical(v, out);
+  return out;
+}
+
+}  // namespace fourkeys::json

@@ -1,0 +1,44 @@
+// JSON helpers over Boost.JSON, shared by the parser and the worker.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fourkeys::json {
+
+struct ParseError {
+  std::size_t offset = 0;  // byte offset in the input where parsing stopped
+  std::string message;     // what was wrong there
+};
+
+// Parses a complete JSON text. On failure fills `error` (offset and message)
+// and returns nullopt. Trailing non-space bytes after the value are an error.
+std::optional<boost::json::value> parse(std::string_view text, ParseError& error);
+
+// Walks a path of object keys ("a", "b", "c" means v["a"]["b"]["c"]).
+// Returns nullptr when any step is missing or not an object.
+const boost::json::value* find(const boost::json::value& v, std::initializer_list<std::string_view> path);
+
+// The string at `path`, or nullopt when missing, null or not a string.
+std::optional<std::string> get_string(const boost::json::value& v,
+                                      std::initializer_list<std::string_view> path);
+
+// The string at `path`; numbers are written in decimal (ids that some
+// senders send as numbers and others as strings). Empty when absent.
+std::string get_id(const boost::json::value& v, std::initializer_list<std::string_view> path);
+
+std::optional<std::int64_t> get_int(const boost::json::value& v,
+                                    std::initializer_list<std::string_view> path);
+
+// True only when the value at `path` is the boolean true.
+bool get_bool(const boost::json::value& v, std::initializer_list<std::string_view> path);
+
+// Serializes with object keys sorted at every level and no whitespace, so two
+// bodies that differ only in key order or spacing give the same text.
+std::string canonical(const boost::json::value& v);
+
+}  // namespace fourkeys::json

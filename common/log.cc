@@ -1,0 +1,65 @@
+#include "common/log.h"
+
+#include "common/time.h"
+
+#include <boost/json/serialize.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <string>
+
+namespace fourkeys::log {
+namespace {
+
+std::string g_program = "fourkeys";
+std::atomic<int> g_level{static_cast<int>(Level::info)};
+
+spdlog::logger& logger() {
+  static auto instance = [] {
+    auto l = spdlog::stderr_logger_mt("fourkeys-json");
+    l->set_pattern("%v");
+    l->set_level(spdlog::level::trace);
+    l->flush_on(spdlog::level::trace);
+    return l;
+  }();
+  return *instance;
+}
+
+const char* level_name(Level level) {
+  switch (level) {
+    case Level::debug: return "debug";
+    case Level::info: return "info";
+    case Level::warn: return "warn";
+    case Level::error: return "error";
+  }
+  return "info";
+}
+
+}  // namespace
+
+void init(std::string_view program, Level level) {
+  g_program = std::string(program);
+  g_level = static_cast<int>(level);
+  logger();
+}
+
+Level parse_level(std::string_view text) {
+  if (text == "debug") return Level::debug;
+  if (text == "warn" || text == "warning") return Level::warn;
+  if (text == "error") return Level::error;
+  return Level::info;
+}
+
+void write(Level level, std::string_view msg, const boost::json::object& fields) {
+  if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) return;
+  boost::json::object line;
+  line["ts"] = format_time(now_millis());
+  line["level"] = level_name(level);
+  line["program"] = g_program;
+  line["msg"] = msg;
+  for (const auto& kv : fields) line[kv.key()] = kv.value();
+  logger().info(boost::json::serialize(line));
+}
+
+}  // namespace fourkeys::log

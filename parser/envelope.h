@@ -1,0 +1,90 @@
+// The normalized event every source produces (schemas/event.v1.schema.json).
+// Field names are a contract with the worker and other consumers; see
+// DESIGN.md "The envelope". Empty strings mean "the sender did not say" and
+// are written as JSON null.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fourkeys::parser {
+
+struct Commit {
+  std::string sha;
+  std::string time;    // RFC 3339 UTC with milliseconds
+  std::string author;
+  std::string title;   // first line of the message
+};
+
+// A push (ref, before, after, commits) or a merged pull/merge request
+// (number, merge_sha, created_at, merged_at, base_ref).
+struct Change {
+  std::string ref;
+  std::string before;
+  std::string after;
+  std::vector<Commit> commits;
+  std::optional<std::int64_t> number;
+  std::string merge_sha;
+  std::string created_at;
+  std::string merged_at;
+  std::string base_ref;
+};
+
+struct Deployment {
+  std::string id;
+  std::string environment;  // "production" when the sender names none
+  std::string sha;
+  std::string status;       // success, failure, error, in_progress, queued, cancelled
+  std::string started_at;
+  std::string finished_at;
+  bool is_rollback = false;
+  bool is_hotfix = false;
+  std::vector<std::string> additional_shas;
+  std::string commit_time;  // optional; API callers may send it
+};
+
+struct Incident {
+  std::string id;
+  std::string status;  // open, acknowledged, resolved
+  std::string created_at;
+  std::string resolved_at;
+  std::string root_cause_sha;
+  std::string severity;
+  std::string title;
+  std::string environment;
+};
+
+enum class Kind { change, deployment, incident, other };
+const char* to_string(Kind kind);
+
+struct Envelope {
+  std::string id;            // "<source>:<stable delivery id>"
+  std::string source;        // github, gitlab, pagerduty, api, cdevents
+  std::string source_event;  // the sender's event name
+  Kind kind = Kind::other;
+  std::string service;
+  std::string team;
+  std::string repository;
+  std::string received_at;
+  std::string occurred_at;
+  std::string signature;     // SHA-1 hex of the raw body
+  std::optional<Change> change;
+  std::optional<Deployment> deployment;
+  std::optional<Incident> incident;
+  // Defaults taken because the sender left something out ("service",
+  // "environment", "id", "zone", ...); listed in README and counted in /metrics.
+  std::vector<std::string> defaults;
+  boost::json::value raw;    // the delivery's JSON body, unchanged
+};
+
+// Serializes to the schema's JSON object.
+boost::json::value to_json(const Envelope& envelope);
+
+// The CloudEvents type for the envelope: "dev.fourkeys.<kind>.v1".
+std::string cloudevents_type(const Envelope& envelope);
+
+}  // namespace fourkeys::parser

@@ -1,0 +1,114 @@
+// deployment (a start) and deployment_status (a finish). Both carry the
+// deployment's own id so the worker can join a start to its outcome.
+#include "parser/github/github_events.h"
+
+#include "common/json.h"
+#include "parser/normalize_support.h"
+
+#include <string>
+
+namespace fourkeys::parser {
+namespace {
+
+std::string string_at(const boost::json::value& v, std::initializer_list<std::string_view> path) {
+  return json::get_string(v, path).value_or("");
+}
+
+bool flag(const boost::json::value& object, std::string_view a, std::string_view b) {
+  return json::get_bool(object, {a}) || json::get_bool(object, {b});
+}
+
+// Rollback and hotfix markers: deployment.payload flags (`rollback` /
+// `is_rollback`, `hotfix` / `is_hotfix`) as deploy tooling sets them, and
+// task "rollback". The API lets `payload` be an object or a JSON string.
+void read_markers(const boost::json::value& deployment, Deployment& out) {
+  out.is_rollback = string_at(deployment, {"task"}) == "rollback";
+  const auto* payload = json::find(deployment, {"payload"});
+  if (!payload) return;
+  std::optional<boost::json::value> parsed;
+  if (payload->is_string()) {
+    json::ParseError ignored_error;
+    parsed = json::parse(payload->get_string(), ignored_error);
+    if (!parsed) return;
+    payload = &*parsed;
+  }
+  out.is_rollback = out.is_rollback || flag(*payload, "rollback", "is_rollback");
+  out.is_hotfix = flag(*payload, "hotfix", "is_hotfix");
+}
+
+// Fields shared by both events, read from the payload's `deployment` object
+// (all empty when it is missing).
+Deployment read_deployment(const boost::json::value& payload, Envelope& env) {
+  Deployment d;
+  const auto* found = json::find(payload, {"deployment"});
+  if (!found) return d;
+  const boost::json::value& deployment = *found;
+  d.id = json::get_id(deployment, {"id"});
+  d.sha = string_at(deployment, {"sha"});
+  d.environment = string_at(deployment, {"environment"});
+  d.started_at = envelope_time(json::find(deployment, {"created_at"}), env);
+  read_markers(deployment, d);
+  return d;
+}
+
+void default_environment(Deployment& d, Envelope& env) {
+  if (!d.environment.empty()) return;
+  d.environment = "production";
+  env.defaults.push_back("environment");
+}
+
+}  // namespace
+
+Outcome map_deployment(const boost::json::value& payload, const GithubDeliveryContext& ctx) {
+  const std::string event(ctx.event);
+  const auto action = json::get_string(payload, {"action"});
+  if (action && *action != "created") {
+    return ignored(event, "deployment action '" + *action + "' does not start a deployment");
+  }
+  Envelope env = ctx.start(payload, Kind::deployment);
+  Deployment d = read_deployment(payload, env);
+  if (d.sha.empty() && d.started_at.empty()) {
+    return dead_letter(event, "deployment without sha and created_at");
+  }
+  // GitHub has no state on the deployment itself: created means queued.
+  d.status = "queued";
+  default_environment(d, env);
+  set_occurred_at(env, d.started_at);
+  env.deployment = std::move(d);
+  return publish(std::move(env));
+}
+
+Outcome map_deployment_status(const boost::json::value& payload, const GithubDeliveryContext& ctx) {
+  const std::string event(ctx.event);
+  // Old deliveries (and the zulip fixture) have no top-level action, so the
+  // state alone decides.
+  const std::string state = string_at(payload, {"deployment_status", "state"});
+  if (state.empty()) return dead_letter(event, "deployment_status without deployment_status.state");
+  if (state == "inactive") {
+    return ignored(event, "deployment_status 'inactive' marks a superseded deployment, not an outcome");
+  }
+  if (state != "success" && state != "failure" && state != "error") {
+    return ignored(event, "deployment_status '" + state + "' is not a terminal state");
+  }
+
+  Envelope env = ctx.start(payload, Kind::deployment);
+  Deployment d = read_deployment(payload, env);
+  d.status = state;  // GitHub's terminal words are the envelope's words
+  const auto* status = json::find(payload, {"deployment_status"});
+  d.finished_at = envelope_time(json::find(*status, {"updated_at"}), env);
+  if (d.finished_at.empty()) d.finished_at = envelope_time(json::find(*status, {"created_at"}), env);
+  if (d.sha.empty() && d.finished_at.empty() && d.started_at.empty()) {
+    return dead_letter(event, "deployment_status without deployment.sha and without any time");
+  }
+  // The status names the environment it reports on; older payloads only
+  // have it on the deployment.
+  if (std::string env_name = string_at(*status, {"environment"}); !env_name.empty()) {
+    d.environment = std::move(env_name);
+  }
+  default_environment(d, env);
+  set_occurred_at(env, d.finished_at.empty() ? d.started_at : d.finished_at);
+  env.deployment = std::move(d);
+  return publish(std::move(env));
+}
+
+}  // namespace fourkeys::parser

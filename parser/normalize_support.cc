@@ -1,0 +1,108 @@
+#include "parser/normalize_support.h"
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "common/time.h"
+
+namespace fourkeys::parser {
+
+std::optional<boost::json::value> parse_body(std::string_view body, Outcome& outcome) {
+  json::ParseError error;
+  auto v = json::parse(body, error);
+  if (!v) {
+    outcome.disposition = Disposition::bad_request;
+    outcome.reason = "invalid JSON at byte " + std::to_string(error.offset) + ": " + error.message;
+  }
+  return v;
+}
+
+Envelope start_envelope(std::string_view source, std::string_view source_event,
+                        std::string_view delivery_id, std::string_view raw_body,
+                        boost::json::value raw, const NormalizeOptions& options) {
+  Envelope env;
+  env.source = std::string(source);
+  env.source_event = std::string(source_event);
+  env.signature = sha1_hex(raw_body);
+  if (delivery_id.empty()) {
+    env.id = std::string(source) + ":sha1:" + env.signature;
+    env.defaults.push_back("id");
+  } else {
+    env.id = std::string(source) + ":" + std::string(delivery_id);
+  }
+  env.received_at = format_time(options.received_at_millis);
+  env.raw = std::move(raw);
+  return env;
+}
+
+std::string envelope_time(std::string_view text, Envelope& env) {
+  if (text.empty()) return {};
+  auto parsed = parse_time(text);
+  if (!parsed) return {};
+  if (!parsed->had_zone) {
+    bool seen = false;
+    for (const auto& d : env.defaults) seen = seen || d == "zone";
+    if (!seen) env.defaults.push_back("zone");
+  }
+  return format_time(parsed->millis);
+}
+
+std::string envelope_time(const boost::json::value* v, Envelope& env) {
+  if (!v) return {};
+  if (v->is_string()) return envelope_time(std::string_view(v->get_string()), env);
+  if (v->is_int64()) return format_time(epoch_number_to_millis(static_cast<double>(v->get_int64())));
+  if (v->is_uint64()) return format_time(epoch_number_to_millis(static_cast<double>(v->get_uint64())));
+  if (v->is_double()) return format_time(epoch_number_to_millis(v->get_double()));
+  return {};
+}
+
+void set_repository(Envelope& env, std::string_view repository) {
+  env.repository = std::string(repository);
+  if (!repository.empty()) {
+    env.service = std::string(repository);
+  } else {
+    env.service = "unknown";
+    env.defaults.push_back("service");
+  }
+}
+
+void set_occurred_at(Envelope& env, const std::string& time) {
+  if (!time.empty()) {
+    env.occurred_at = time;
+  } else {
+    env.occurred_at = env.received_at;
+    env.defaults.push_back("occurred_at");
+  }
+}
+
+std::string first_line(std::string_view message) {
+  const auto nl = message.find('\n');
+  std::string_view line = nl == std::string_view::npos ? message : message.substr(0, nl);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  return std::string(line);
+}
+
+Outcome publish(Envelope env) {
+  Outcome o;
+  o.disposition = Disposition::publish;
+  o.source_event = env.source_event;
+  o.envelope = std::move(env);
+  return o;
+}
+
+Outcome ignored(std::string source_event, std::string reason) {
+  Outcome o;
+  o.disposition = Disposition::ignored;
+  o.source_event = std::move(source_event);
+  o.reason = std::move(reason);
+  return o;
+}
+
+Outcome dead_letter(std::string source_event, std::string reason) {
+  Outcome o;
+  o.disposition = Disposition::dead_letter;
+  o.source_event = std::move(source_event);
+  o.reason = std::move(reason);
+  return o;
+}
+
+}  // namespace fourkeys::parser

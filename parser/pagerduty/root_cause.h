@@ -1,0 +1,17 @@
+// Reading "root cause: <sha>" out of free text, the convention by which an
+// incident names the commit that caused it (DESIGN.md, Receiver: GitHub
+// issues; PagerDuty and CDEvents incidents follow the same convention).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace fourkeys::parser {
+
+// The first commit sha written as "root cause: <sha>" in `text` ("Root
+// Cause:", "root cause :" and "root cause - " count too, any case). A sha is 7
+// to 40 hex digits followed by a non-alphanumeric character or the end.
+// Returns it lowercased, or empty when the text names none.
+std::string find_root_cause_sha(std::string_view text);
+
+}  // namespace fourkeys::parser

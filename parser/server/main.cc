@@ -1,0 +1,201 @@
+// fourkeys-parser: the webhook receiver. Verifies deliveries from GitHub,
+// GitLab, PagerDuty, CDEvents emitters and CI jobs, normalizes them into
+// envelopes and answers only once Kafka has them. Every setting is a flag
+// and an environment variable (--help lists both with defaults).
+
+#include "common/http_server.h"
+#include "common/kafka_producer.h"
+#include "common/log.h"
+#include "common/settings.h"
+#include "parser/registry.h"
+#include "parser/server/receiver_metrics.h"
+#include "parser/server/webhook_router.h"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+using namespace fourkeys;
+
+struct SecretOption {
+  std::string value;
+  std::string file;
+};
+
+void add_secret(CLI::App& app, const std::string& flag, const std::string& env_name, SecretOption& option,
+                const std::string& what) {
+  app.add_option("--" + flag, option.value, what + " (comma-separated for rotation)")->envname(env_name);
+  app.add_option("--" + flag + "-file", option.file, "file holding " + what)->envname(env_name + "_FILE");
+}
+
+std::chrono::milliseconds duration_option(const std::string& text, const std::string& name) {
+  auto d = parse_duration(text);
+  if (!d) throw CLI::ValidationError(name, "not a duration: " + text + " (use 500ms, 5s, 2m)");
+  return *d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fourkeys-parser: verifies and normalizes DORA webhooks onto Kafka"};
+  http::ServerSettings server;
+  std::string brokers = "localhost:9092";
+  parser::RouterSettings router;
+  std::string ack_timeout = "5s", read_timeout = "30s", idle_timeout = "60s", body_limit = "25MiB";
+  std::string compression = "lz4";
+  std::vector<std::string> kafka_properties;
+  int expected_partitions = 1;
+  SecretOption github, gitlab, pagerduty, api;
+  bool github_sha1 = false;
+  std::string log_level = "info";
+  std::string port_file;
+
+  server.listen = "0.0.0.0:8080";
+  app.add_option("--listen", server.listen, "host:port to listen on (port 0 picks one)")
+      ->envname("FOURKEYS_PARSER_LISTEN")->capture_default_str();
+  app.add_option("--threads", server.threads, "I/O threads (0 = one per core)")
+      ->envname("FOURKEYS_PARSER_THREADS")->capture_default_str();
+  app.add_option("--kafka-brokers", brokers, "Kafka bootstrap servers")
+      ->envname("FOURKEYS_KAFKA_BROKERS")->capture_default_str();
+  app.add_option("--events-topic", router.events_topic)->envname("FOURKEYS_EVENTS_TOPIC")->capture_default_str();
+  app.add_option("--deadletter-topic", router.deadletter_topic)
+      ->envname("FOURKEYS_DEADLETTER_TOPIC")->capture_default_str();
+  app.add_option("--kafka-ack-timeout", ack_timeout, "longest wait for Kafka before answering 503")
+      ->envname("FOURKEYS_KAFKA_ACK_TIMEOUT")->capture_default_str();
+  app.add_option("--kafka-compression", compression, "lz4, zstd, snappy, gzip or none")
+      ->envname("FOURKEYS_KAFKA_COMPRESSION")->capture_default_str();
+  app.add_option("--kafka-property", kafka_properties, "extra librdkafka property name=value (repeatable)")
+      ->envname("FOURKEYS_KAFKA_PROPERTIES")->delimiter(',');
+  app.add_option("--expected-partitions", expected_partitions,
+                 "partitions the topics must have for /readyz")
+      ->envname("FOURKEYS_EXPECTED_PARTITIONS")->capture_default_str();
+  app.add_option("--body-limit", body_limit, "largest request body (413 above)")
+      ->envname("FOURKEYS_BODY_LIMIT")->capture_default_str();
+  app.add_option("--read-timeout", read_timeout, "time allowed to read one request")
+      ->envname("FOURKEYS_READ_TIMEOUT")->capture_default_str();
+  app.add_option("--idle-timeout", idle_timeout, "keep-alive idle time before closing")
+      ->envname("FOURKEYS_IDLE_TIMEOUT")->capture_default_str();
+  add_secret(app, "github-secret", "FOURKEYS_GITHUB_SECRET", github, "GitHub webhook secret(s)");
+  app.add_flag("--github-allow-sha1", github_sha1, "also accept the legacy X-Hub-Signature (SHA-1)")
+      ->envname("FOURKEYS_GITHUB_ALLOW_SHA1");
+  add_secret(app, "gitlab-token", "FOURKEYS_GITLAB_TOKEN", gitlab, "GitLab webhook secret token(s)");
+  add_secret(app, "pagerduty-secret", "FOURKEYS_PAGERDUTY_SECRET", pagerduty, "PagerDuty v3 signing secret(s)");
+  add_secret(app, "api-token", "FOURKEYS_API_TOKEN", api, "bearer token(s) for the API and CDEvents routes");
+  app.add_flag("--insecure-no-auth", router.insecure_no_auth,
+               "accept every delivery without checking signatures (local experiments only)")
+      ->envname("FOURKEYS_INSECURE_NO_AUTH");
+  app.add_option("--incident-label", router.incident_label, "issue label that marks an incident")
+      ->envname("FOURKEYS_INCIDENT_LABEL")->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warn, error")
+      ->envname("FOURKEYS_LOG_LEVEL")->capture_default_str();
+  app.add_option("--port-file", port_file, "write the bound port to this file once listening");
+  CLI11_PARSE(app, argc, argv);
+
+  log::init("fourkeys-parser", log::parse_level(log_level));
+  try {
+    router.ack_timeout = duration_option(ack_timeout, "--kafka-ack-timeout");
+    server.read_timeout = duration_option(read_timeout, "--read-timeout");
+    server.idle_timeout = duration_option(idle_timeout, "--idle-timeout");
+    auto limit = parse_size(body_limit);
+    if (!limit) throw CLI::ValidationError("--body-limit", "not a size: " + body_limit);
+    server.body_limit = *limit;
+  } catch (const CLI::Error& e) {
+    return app.exit(e);
+  }
+  server.server_name = "fourkeys-parser";
+
+  parser::SourceSettings sources;
+  try {
+    sources.github_secrets = load_secrets(github.value, github.file, "FOURKEYS_GITHUB_SECRET");
+    sources.gitlab_tokens = load_secrets(gitlab.value, gitlab.file, "FOURKEYS_GITLAB_TOKEN");
+    sources.pagerduty_secrets = load_secrets(pagerduty.value, pagerduty.file, "FOURKEYS_PAGERDUTY_SECRET");
+    sources.api_tokens = load_secrets(api.value, api.file, "FOURKEYS_API_TOKEN");
+  } catch (const std::exception& e) {
+    log::error("cannot load secrets", {{"error", e.what()}});
+    return 2;
+  }
+  sources.github_allow_sha1 = github_sha1;
+  if (router.insecure_no_auth) {
+    log::warn("FOURKEYS_INSECURE_NO_AUTH is on: every source accepts unsigned deliveries; "
+              "use only for local experiments");
+  }
+  for (const auto& [name, set] : {std::pair{"FOURKEYS_GITHUB_SECRET", &sources.github_secrets},
+                                  std::pair{"FOURKEYS_GITLAB_TOKEN", &sources.gitlab_tokens},
+                                  std::pair{"FOURKEYS_PAGERDUTY_SECRET", &sources.pagerduty_secrets},
+                                  std::pair{"FOURKEYS_API_TOKEN", &sources.api_tokens}}) {
+    if (set->empty() && !router.insecure_no_auth) {
+      log::warn("source not configured: its deliveries get 401", {{"setting", name}});
+    }
+  }
+
+  // Stop signals go to one waiting thread, not to whichever thread runs.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  ProducerSettings producer_settings;
+  producer_settings.brokers = brokers;
+  producer_settings.ack_timeout = router.ack_timeout;
+  producer_settings.compression = compression;
+  producer_settings.expected_topics = {{router.events_topic, expected_partitions},
+                                       {router.deadletter_topic, expected_partitions}};
+  for (const auto& prop : kafka_properties) {
+    const auto eq = prop.find('=');
+    if (eq == std::string::npos) {
+      log::error("--kafka-property must be name=value", {{"value", prop}});
+      return 2;
+    }
+    producer_settings.extra[prop.substr(0, eq)] = prop.substr(eq + 1);
+  }
+
+  try {
+    EventProducer producer(producer_settings);
+    const KafkaHealth health = producer.check_now(std::chrono::milliseconds(3000));
+    if (!health.metadata_ok || !health.topics_ok) {
+      log::error("kafka is not ready yet; /readyz stays false until it is", {{"detail", health.detail}});
+    }
+    parser::ReceiverMetrics metrics;
+    std::unique_ptr<http::Server> http_server;
+    std::unique_ptr<parser::WebhookRouter> handler;
+    // The router needs the server's io_context for its timers and the server
+    // needs the router: build the server against a forwarding handler.
+    struct Forward : http::Handler {
+      parser::WebhookRouter* target = nullptr;
+      void handle(http::Request r, http::Responder respond) override { target->handle(std::move(r), std::move(respond)); }
+      void on_rejected(const http::Request& p, int s, std::string_view why) override { target->on_rejected(p, s, why); }
+    } forward;
+    http_server = std::make_unique<http::Server>(server, forward);
+    handler = std::make_unique<parser::WebhookRouter>(router, parser::build_sources(sources), producer, metrics,
+                                                      http_server->context());
+    forward.target = handler.get();
+
+    const auto port = http_server->port();
+    if (!port_file.empty()) {
+      std::ofstream(port_file) << port << "\n";
+    }
+    log::info("listening", {{"listen", server.listen}, {"port", port}, {"kafka", brokers},
+                            {"events_topic", router.events_topic}});
+
+    std::thread signal_thread([&] {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      log::info("stopping: finishing requests in flight", {{"signal", sig}});
+      http_server->stop();
+    });
+    http_server->run();
+    const bool flushed = producer.flush(router.ack_timeout);
+    log::info("stopped", {{"kafka_flushed", flushed}});
+    signal_thread.join();
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"error", e.what()}});
+    return 1;
+  }
+  return 0;
+}

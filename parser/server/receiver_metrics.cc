@@ -1,0 +1,84 @@
+#include "parser/server/receiver_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace fourkeys::parser {
+
+struct ReceiverMetrics::Families {
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& request_seconds;
+  prometheus::Family<prometheus::Histogram>& kafka_seconds;
+  prometheus::Family<prometheus::Counter>& kafka_deliveries;
+  prometheus::Family<prometheus::Counter>& dead_letters;
+  prometheus::Family<prometheus::Counter>& ignored;
+  prometheus::Family<prometheus::Counter>& defaults;
+  prometheus::Gauge& in_flight;
+  prometheus::Gauge& rebuilds;
+};
+
+namespace {
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+ReceiverMetrics::ReceiverMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& r = *registry_;
+  f_.reset(new Families{
+      prometheus::BuildCounter().Name("fourkeys_receiver_requests_total")
+          .Help("Requests answered, by source, sender event and HTTP status").Register(r),
+      prometheus::BuildHistogram().Name("fourkeys_receiver_request_duration_seconds")
+          .Help("Time from a complete request header to the answer").Register(r),
+      prometheus::BuildHistogram().Name("fourkeys_kafka_delivery_duration_seconds")
+          .Help("Time from produce to Kafka's acknowledgement").Register(r),
+      prometheus::BuildCounter().Name("fourkeys_kafka_deliveries_total")
+          .Help("Kafka delivery reports, by result").Register(r),
+      prometheus::BuildCounter().Name("fourkeys_receiver_dead_letters_total")
+          .Help("Authenticated deliveries sent to the dead-letter topic").Register(r),
+      prometheus::BuildCounter().Name("fourkeys_receiver_ignored_total")
+          .Help("Deliveries answered as ignored (no DORA signal)").Register(r),
+      prometheus::BuildCounter().Name("fourkeys_receiver_defaults_total")
+          .Help("Defaults taken because the sender left a field out").Register(r),
+      prometheus::BuildGauge().Name("fourkeys_kafka_messages_in_flight")
+          .Help("Messages produced and not yet acknowledged").Register(r).Add({}),
+      prometheus::BuildGauge().Name("fourkeys_kafka_producer_rebuilds")
+          .Help("Producers rebuilt after a fatal error since start").Register(r).Add({}),
+  });
+}
+
+ReceiverMetrics::~ReceiverMetrics() = default;
+
+void ReceiverMetrics::request(std::string_view source, std::string_view event, int status, double seconds) {
+  f_->requests.Add({{"source", std::string(source)}, {"event", std::string(event)},
+                    {"status", std::to_string(status)}}).Increment();
+  f_->request_seconds.Add({{"source", std::string(source)}}, kLatencyBuckets).Observe(seconds);
+}
+
+void ReceiverMetrics::kafka_delivery(double seconds, bool ok) {
+  f_->kafka_deliveries.Add({{"result", ok ? "delivered" : "failed"}}).Increment();
+  if (ok) f_->kafka_seconds.Add({}, kLatencyBuckets).Observe(seconds);
+}
+
+void ReceiverMetrics::dead_letter(std::string_view source) {
+  f_->dead_letters.Add({{"source", std::string(source)}}).Increment();
+}
+
+void ReceiverMetrics::ignored(std::string_view source, std::string_view event) {
+  f_->ignored.Add({{"source", std::string(source)}, {"event", std::string(event)}}).Increment();
+}
+
+void ReceiverMetrics::default_taken(std::string_view source, std::string_view field) {
+  f_->defaults.Add({{"source", std::string(source)}, {"field", std::string(field)}}).Increment();
+}
+
+void ReceiverMetrics::set_in_flight(double messages) { f_->in_flight.Set(messages); }
+void ReceiverMetrics::set_producer_rebuilds(double count) { f_->rebuilds.Set(count); }
+
+std::string ReceiverMetrics::render() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace fourkeys::parser

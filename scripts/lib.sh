@@ -1,0 +1,118 @@
+# Shared by scripts/test and scripts/run. Sourced, not executed.
+# shellcheck shell=bash
+
+FOURKEYS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+# Debian bookworm packages the build, the tests and the local run need.
+FOURKEYS_PACKAGES=(
+  cmake ninja-build ccache g++ pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  librdkafka-dev libpqxx-dev libssl-dev catch2
+  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libvalijson-dev prometheus-cpp-dev
+  postgresql-15 postgresql-client-15 wrk
+)
+
+log() { printf '\033[1m[fourkeys]\033[0m %s\n' "$*" >&2; }
+
+# Installs the packages that are missing; does nothing when all are present.
+install_missing_packages() {
+  local missing=()
+  local pkg
+  for pkg in "${FOURKEYS_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  log "installing missing packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# configure_and_build <build-dir> [extra cmake args...]
+configure_and_build() {
+  local dir="$1"; shift
+  export CCACHE_DIR="${CCACHE_DIR:-$FOURKEYS_ROOT/.ccache}"
+  cmake -S "$FOURKEYS_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  ninja -C "$dir" -j "${FOURKEYS_JOBS:-2}"
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  local port
+  while :; do
+    port=$(( (RANDOM % 20000) + 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+}
+
+# start_postgres <dir>: a throwaway cluster in <dir>, listening on 127.0.0.1 at a
+# free port, trust authentication. Sets PG_DIR, PG_PORT, FOURKEYS_DATABASE_URL.
+start_postgres() {
+  PG_DIR="$1"
+  PG_PORT="$(free_port)"
+  local as=()
+  mkdir -p "$PG_DIR"
+  if [ "$(id -u)" -eq 0 ]; then
+    # initdb refuses to run as root: the cluster belongs to the postgres user.
+    chown postgres:postgres "$PG_DIR"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U fourkeys -A trust --no-sync >/dev/null
+  "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -o \
+    "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+  "${as[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U fourkeys fourkeys
+  export FOURKEYS_DATABASE_URL="postgresql://fourkeys@127.0.0.1:$PG_PORT/fourkeys"
+  log "postgres on 127.0.0.1:$PG_PORT ($PG_DIR)"
+}
+
+stop_postgres() {
+  if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
+    "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+# start_devkafka <binary> <log>: runs the embedded Kafka, waits for its first
+# stdout line (the bootstrap servers). Sets DEVKAFKA_PID, FOURKEYS_KAFKA_BROKERS.
+start_devkafka() {
+  local bin="$1" logfile="$2"
+  local out="$logfile.stdout"
+  : >"$out"
+  "$bin" >"$out" 2>"$logfile" &
+  DEVKAFKA_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if [ -s "$out" ]; then break; fi
+    sleep 0.05
+  done
+  FOURKEYS_KAFKA_BROKERS="$(head -n1 "$out")"
+  if [ -z "$FOURKEYS_KAFKA_BROKERS" ]; then
+    log "fourkeys-devkafka did not start; see $logfile"
+    return 1
+  fi
+  export FOURKEYS_KAFKA_BROKERS
+  log "embedded kafka on $FOURKEYS_KAFKA_BROKERS"
+}
+
+stop_pid() {
+  local pid="${1:-}"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || return 0
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+}

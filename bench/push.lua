@@ -7,10 +7,11 @@
 --
 -- Prints, after wrk's own summary, one machine-readable line:
 --   BENCH requests=.. duration_s=.. rps=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=..
---         non2xx=.. socket_errors=..
+--         non2xx=.. not_accepted=.. socket_errors=..
 -- non2xx counts every answer outside 200-299 (wrk's own "Non-2xx or 3xx"
--- line lets 3xx through); socket_errors are wrk's connect/read/write/timeout
--- errors.
+-- line lets 3xx through); not_accepted counts 2xx answers without
+-- "accepted" in the body (a dead letter is 202 too, but not the path this
+-- measures); socket_errors are wrk's connect/read/write/timeout errors.
 
 local dir = os.getenv("BENCH_BODIES") or error("BENCH_BODIES is not set")
 local nonce = os.getenv("BENCH_RUN") or tostring(os.time())
@@ -55,6 +56,7 @@ end
 
 -- Thread states (setup() sets the global tid before init() runs).
 non2xx = 0
+not_accepted = 0
 local counter = 0
 local pos = 0
 function init(args)
@@ -72,18 +74,24 @@ function response(status, headers, body)
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
     if non2xx <= 3 then io.stderr:write("non-2xx: " .. status .. " " .. (body or "") .. "\n") end
+  elseif not (body and body:find('"accepted"', 1, true)) then
+    not_accepted = not_accepted + 1
+    if not_accepted <= 3 then io.stderr:write("not accepted: " .. status .. " " .. (body or "") .. "\n") end
   end
 end
 
 function done(summary, latency, requests)
-  local bad = 0
-  for _, t in ipairs(threads) do bad = bad + (t:get("non2xx") or 0) end
+  local bad, other = 0, 0
+  for _, t in ipairs(threads) do
+    bad = bad + (t:get("non2xx") or 0)
+    other = other + (t:get("not_accepted") or 0)
+  end
   local e = summary.errors
   local secs = summary.duration / 1e6
   local function ms(us) return string.format("%.3f", us / 1000) end
   io.write(string.format(
-    "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s non2xx=%d socket_errors=%d\n",
+    "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s non2xx=%d not_accepted=%d socket_errors=%d\n",
     summary.requests, secs, summary.requests / secs,
     ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)), ms(latency.max),
-    bad, e.connect + e.read + e.write + e.timeout))
+    bad, other, e.connect + e.read + e.write + e.timeout))
 end

@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <stdexcept>
+
 namespace fourkeys {
 namespace {
 
@@ -20,8 +22,14 @@ std::string to_hex(const unsigned char* data, unsigned int len) {
 std::string hmac_hex(const EVP_MD* md, std::string_view key, std::string_view message) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), out, &len);
+  // OpenSSL refuses null pointers even for empty input; an empty view may have one.
+  static const unsigned char kEmpty[1] = {0};
+  const void* key_data = key.empty() ? kEmpty : static_cast<const void*>(key.data());
+  const unsigned char* msg_data =
+      message.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(message.data());
+  if (!HMAC(md, key_data, static_cast<int>(key.size()), msg_data, message.size(), out, &len)) {
+    throw std::runtime_error("HMAC computation failed");
+  }
   return to_hex(out, len);
 }
 
@@ -30,6 +38,12 @@ std::string digest_hex(const EVP_MD* md, std::string_view data) {
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
   return to_hex(out, len);
+}
+
+// Lowercases A-Z only, without a data-dependent branch.
+unsigned char fold_case(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return static_cast<unsigned char>(u | ((static_cast<unsigned char>(u - 'A') < 26) << 5));
 }
 
 }  // namespace
@@ -52,7 +66,7 @@ bool constant_time_equal_hex(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>((a[i] | 0x20) ^ (b[i] | 0x20));
+    diff |= static_cast<unsigned char>(fold_case(a[i]) ^ fold_case(b[i]));
   }
   return diff == 0;
 }

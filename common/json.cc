@@ -4,12 +4,34 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace fourkeys::json {
 
+namespace {
+// JSON has no Infinity: a literal too large for a double (1e400) parses as
+// one, and would serialize to text that is not JSON. Refuse it at the door.
+bool all_finite(const boost::json::value& v) {
+  if (v.is_double()) return std::isfinite(v.get_double());
+  if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) {
+      if (!all_finite(kv.value())) return false;
+    }
+  } else if (const auto* a = v.if_array()) {
+    for (const auto& item : *a) {
+      if (!all_finite(item)) return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 std::optional<boost::json::value> parse(std::string_view text, ParseError& error) {
-  boost::json::parser p;
+  boost::json::parse_options options;
+  options.max_depth = 64;
+  boost::json::parser p({}, options);
   boost::system::error_code ec;
   std::size_t consumed = p.write_some(text.data(), text.size(), ec);
   if (!ec && consumed < text.size()) {
@@ -28,7 +50,12 @@ std::optional<boost::json::value> parse(std::string_view text, ParseError& error
     if (consumed >= text.size()) error.message = "the body ends before the JSON value is complete";
     return std::nullopt;
   }
-  return p.release();
+  auto value = p.release();
+  if (!all_finite(value)) {
+    error = {0, "a number is too large to represent"};
+    return std::nullopt;
+  }
+  return value;
 }
 
 const boost::json::value* find(const boost::json::value& v,
@@ -64,7 +91,9 @@ std::optional<std::int64_t> get_int(const boost::json::value& v,
   const auto* found = find(v, path);
   if (!found) return std::nullopt;
   if (found->is_int64()) return found->get_int64();
-  if (found->is_uint64()) return static_cast<std::int64_t>(found->get_uint64());
+  if (found->is_uint64() && found->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return static_cast<std::int64_t>(found->get_uint64());
+  }
   return std::nullopt;
 }
 

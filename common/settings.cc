@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -50,6 +52,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else if (unit == "h") ms = n * 3'600'000;
   else if (unit == "d") ms = n * 86'400'000;
   else return std::nullopt;
+  if (!std::isfinite(ms) || ms >= 9.2e18) return std::nullopt;
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 
@@ -66,7 +69,9 @@ std::optional<std::size_t> parse_size(std::string_view text) {
   else if (unit == "mb") mult = 1e6;
   else if (unit == "gb") mult = 1e9;
   else return std::nullopt;
-  return static_cast<std::size_t>(n * mult);
+  const double bytes = n * mult;
+  if (!std::isfinite(bytes) || bytes >= 1.8e19) return std::nullopt;
+  return static_cast<std::size_t>(bytes);
 }
 
 bool is_truthy(std::string_view text) {
@@ -87,11 +92,14 @@ SecretSet load_secrets(const std::string& inline_value, const std::string& file_
   set.origin = std::string(setting_name);
   if (text.empty() && !file_path.empty()) {
     std::ifstream in(file_path, std::ios::binary);
-    if (!in) {
+    if (!in || std::filesystem::is_directory(file_path)) {
       throw std::runtime_error(std::string(setting_name) + "_FILE: cannot read " + file_path);
     }
     std::ostringstream buf;
     buf << in.rdbuf();
+    if (in.bad()) {
+      throw std::runtime_error(std::string(setting_name) + "_FILE: cannot read " + file_path);
+    }
     text = buf.str();
     set.origin = std::string(setting_name) + "_FILE";
   }

@@ -1,6 +1,7 @@
 #include "common/time.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 namespace fourkeys {
@@ -130,8 +131,8 @@ std::optional<ParsedTime> parse_time(std::string_view text) {
 }
 
 EpochMillis epoch_number_to_millis(double value) {
-  if (value > 1e11 || value < -1e11) return static_cast<EpochMillis>(value);
-  return static_cast<EpochMillis>(value * 1000.0);
+  if (value > 1e11 || value < -1e11) return static_cast<EpochMillis>(std::llround(value));
+  return static_cast<EpochMillis>(std::llround(value * 1000.0));
 }
 
 std::string format_time(EpochMillis millis) {

@@ -348,7 +348,17 @@ TEST_CASE("broker down: 503 with Retry-After within the bound, then deliveries s
   CHECK_FALSE(r.header("Retry-After").empty());
   CHECK(took < 4s);  // the 2 s bound plus scheduling slack, far under PagerDuty's 5 s
 
+  // /readyz follows the broker: not ready while metadata cannot be fetched.
+  int readyz = 0;
+  for (auto until = std::chrono::steady_clock::now() + 15s; std::chrono::steady_clock::now() < until;) {
+    readyz = client->request("GET", "/readyz").status;
+    if (readyz == 503) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK(readyz == 503);
+
   REQUIRE(kafka.command("up").rfind("ok", 0) == 0);
+  CHECK(receiver.wait_ready(20s));
   const std::string after = "after-" + unique_suffix();
   int status = 0;
   const auto deadline = std::chrono::steady_clock::now() + 30s;

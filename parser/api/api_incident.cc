@@ -1,7 +1,7 @@
 #include "parser/api/api_fields.h"
 #include "parser/api/api_routes.h"
 #include "parser/normalize_support.h"
-#include "parser/pagerduty/root_cause.h"
+#include "parser/root_cause.h"
 
 namespace fourkeys::parser::api {
 

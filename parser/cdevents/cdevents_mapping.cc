@@ -2,7 +2,7 @@
 
 #include "common/json.h"
 #include "parser/normalize_support.h"
-#include "parser/pagerduty/root_cause.h"
+#include "parser/root_cause.h"
 
 namespace fourkeys::parser::cdevents {
 namespace {

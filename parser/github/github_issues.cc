@@ -1,6 +1,7 @@
 // issues: GitHub has no incident object, so (as in Four Keys) an issue that
 // carries the incident label is the incident.
 #include "parser/github/github_events.h"
+#include "parser/root_cause.h"
 
 #include "common/json.h"
 #include "parser/normalize_support.h"
@@ -22,36 +23,6 @@ bool has_label(const boost::json::value& issue, std::string_view label) {
     if (const auto name = json::get_string(l, {"name"}); name && iequals(*name, label)) return true;
   }
   return false;
-}
-
-bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// The sha of the first line reading `root cause: <sha>` (any case, leading
-// spaces allowed, 7 to 40 hex digits ending the word), lowercased. Empty when
-// there is none.
-std::string root_cause_sha(std::string_view body) {
-  constexpr std::string_view kMarker = "root cause:";
-  while (!body.empty()) {
-    const auto nl = body.find('\n');
-    std::string_view line = body.substr(0, nl);
-    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
-
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    if (line.size() < kMarker.size() || !iequals(line.substr(0, kMarker.size()), kMarker)) continue;
-    line.remove_prefix(kMarker.size());
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    std::size_t n = 0;
-    while (n < line.size() && is_hex(line[n])) ++n;
-    const bool word_ends = n == line.size() || !std::isalnum(static_cast<unsigned char>(line[n]));
-    if (n >= 7 && n <= 40 && word_ends) return lowercase(line.substr(0, n));
-  }
-  return {};
 }
 
 // open or resolved for the actions that open, keep or close an incident;
@@ -105,7 +76,7 @@ Outcome map_issues(const boost::json::value& payload, const GithubDeliveryContex
   if (incident.created_at.empty() && incident.resolved_at.empty() && updated_at.empty()) {
     return dead_letter(event, "incident issue without created_at, closed_at or updated_at");
   }
-  incident.root_cause_sha = root_cause_sha(string_at(*issue, {"body"}));
+  incident.root_cause_sha = find_root_cause_sha(string_at(*issue, {"body"}));
   incident.title = string_at(*issue, {"title"});
 
   // The time of this change to the incident: its opening, its closing, or

@@ -521,7 +521,7 @@ TEST_CASE("github issues: root cause line rules") {
   CHECK(root_cause("root cause: 123456") == "");                                    // too short
   CHECK(root_cause("root cause: 18936fb4b760b985e35fae9aa953a349703a4c53a") == "");  // 41 digits
   CHECK(root_cause("root cause: 1234567xyz") == "");                                // not a sha
-  CHECK(root_cause("the root cause: 1234567") == "");                               // not at line start
+  CHECK(root_cause("We found the root cause: 1234567") == "1234567");  // anywhere in the text
 }
 
 TEST_CASE("github issues: other actions are ignored; no action reads the state") {

@@ -69,29 +69,4 @@ std::optional<std::string> final_deployment_status(std::string_view gitlab_statu
   return std::nullopt;
 }
 
-std::string root_cause_sha(std::string_view description) {
-  constexpr std::string_view marker = "root cause:";
-  for (std::size_t at = 0; at + marker.size() <= description.size(); ++at) {
-    if (!iequals(description.substr(at, marker.size()), marker)) continue;
-    std::size_t i = at + marker.size();
-    while (i < description.size() &&
-           (description[i] == ' ' || description[i] == '\t' || description[i] == '`')) {
-      ++i;
-    }
-    std::size_t end = i;
-    while (end < description.size() && is_hex(description[end])) ++end;
-    // A longer run of word characters is a word, not a sha ("root cause: deadbeefcafe-ish").
-    const bool word_goes_on =
-        end < description.size() && (std::isalnum(static_cast<unsigned char>(description[end])) ||
-                                     description[end] == '_');
-    std::string_view sha = description.substr(i, end - i);
-    if (looks_like_sha(sha) && !word_goes_on) {
-      std::string out(sha);
-      for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return out;
-    }
-  }
-  return {};
-}
-
 }  // namespace fourkeys::parser::gitlab

@@ -40,8 +40,4 @@ bool looks_like_sha(std::string_view text);
 // states a deployment passes through (created, pending, running, ...).
 std::optional<std::string> final_deployment_status(std::string_view gitlab_status);
 
-// The sha written after "root cause:" (any case, optional backticks) in an
-// issue description, lowercased; empty when there is none.
-std::string root_cause_sha(std::string_view description);
-
 }  // namespace fourkeys::parser::gitlab

@@ -1,6 +1,7 @@
 // Issue and work item hooks (incidents) and release hooks.
 #include "common/json.h"
 #include "parser/gitlab/gitlab_events.h"
+#include "parser/root_cause.h"
 #include "parser/gitlab/gitlab_fields.h"
 #include "parser/normalize_support.h"
 
@@ -45,7 +46,7 @@ Outcome issue(Envelope env, const NormalizeOptions& options) {
   incident.title = text_at(env.raw, {"object_attributes", "title"});
   incident.severity = text_at(env.raw, {"object_attributes", "severity"});
   incident.root_cause_sha =
-      root_cause_sha(text_at(env.raw, {"object_attributes", "description"}));
+      find_root_cause_sha(text_at(env.raw, {"object_attributes", "description"}));
   incident.created_at =
       envelope_time(json::find(env.raw, {"object_attributes", "created_at"}), env);
   const std::string updated_at =

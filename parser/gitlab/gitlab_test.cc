@@ -719,16 +719,6 @@ TEST_CASE("incidents: issue_type, labels, root cause, reopen") {
   }
 }
 
-TEST_CASE("root cause sha extraction") {
-  using parser::gitlab::root_cause_sha;
-  CHECK(root_cause_sha("root cause: 58793660b22d6ceacbdc23b28a0562bca339702c") ==
-        "58793660b22d6ceacbdc23b28a0562bca339702c");
-  CHECK(root_cause_sha("ROOT CAUSE:abc1234.") == "abc1234");
-  CHECK(root_cause_sha("root cause: abc12") == "");         // too short for a sha
-  CHECK(root_cause_sha("root cause: deadbeefcafez") == "");  // a word, not a sha
-  CHECK(root_cause_sha("no cause named") == "");
-}
-
 TEST_CASE("event from object_kind; X-Gitlab-Event only as fallback") {
   const std::string push = testing::read_fixture("gitlab/push/push.go-gitlab.json");
   SECTION("a misleading header does not change the event, only source_event") {

@@ -4,7 +4,7 @@
 #include "parser/normalize_support.h"
 #include "parser/pagerduty/pagerduty_events.h"
 #include "parser/pagerduty/pagerduty_signature.h"
-#include "parser/pagerduty/root_cause.h"
+#include "parser/root_cause.h"
 
 namespace fourkeys::parser {
 

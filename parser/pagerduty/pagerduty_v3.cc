@@ -3,7 +3,7 @@
 #include "common/json.h"
 #include "parser/normalize_support.h"
 #include "parser/pagerduty/pagerduty_events.h"
-#include "parser/pagerduty/root_cause.h"
+#include "parser/root_cause.h"
 
 namespace fourkeys::parser::pagerduty {
 namespace {

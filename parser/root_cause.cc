@@ -1,4 +1,4 @@
-#include "parser/pagerduty/root_cause.h"
+#include "parser/root_cause.h"
 
 #include <cctype>
 
@@ -19,17 +19,20 @@ bool starts_with_icase(std::string_view text, std::size_t at, std::string_view p
 }
 
 // The sha following the marker that ends at `pos`, or empty.
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
 std::string sha_after(std::string_view text, std::size_t pos) {
-  while (pos < text.size() && text[pos] == ' ') ++pos;
+  while (pos < text.size() && is_blank(text[pos])) ++pos;
   if (pos >= text.size() || (text[pos] != ':' && text[pos] != '-')) return {};
   ++pos;
-  while (pos < text.size() && text[pos] == ' ') ++pos;
+  // Markdown writes shas as code: "root cause: `abc1234`".
+  while (pos < text.size() && (is_blank(text[pos]) || text[pos] == '`')) ++pos;
   std::size_t end = pos;
   while (end < text.size() && is_hex(text[end])) ++end;
   const std::size_t length = end - pos;
   if (length < 7 || length > 40) return {};
   // "deadbeefcafe-x" is fine, "deadbeefzz" is a word, not a sha.
-  if (end < text.size() && is_alnum(text[end])) return {};
+  if (end < text.size() && (is_alnum(text[end]) || text[end] == '_')) return {};
   std::string sha(text.substr(pos, length));
   for (char& c : sha) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return sha;

@@ -1,4 +1,4 @@
-#include "parser/pagerduty/root_cause.h"
+#include "parser/root_cause.h"
 
 #include <catch2/catch.hpp>
 
@@ -21,3 +21,15 @@ TEST_CASE("root cause shas in free text", "[root_cause]") {
 }
 
 }  // namespace fourkeys::parser
+
+TEST_CASE("root cause forms written in GitLab issue descriptions") {
+  using fourkeys::parser::find_root_cause_sha;
+  CHECK(find_root_cause_sha("root cause: 58793660b22d6ceacbdc23b28a0562bca339702c") ==
+        "58793660b22d6ceacbdc23b28a0562bca339702c");
+  CHECK(find_root_cause_sha("ROOT CAUSE:abc1234.") == "abc1234");
+  CHECK(find_root_cause_sha("Root cause: `ABC1234`") == "abc1234");
+  CHECK(find_root_cause_sha("root cause:\tabc1234_x").empty());  // a word, not a sha
+  CHECK(find_root_cause_sha("root cause: abc12").empty());       // too short for a sha
+  CHECK(find_root_cause_sha("root cause: deadbeefcafez").empty());
+  CHECK(find_root_cause_sha("no cause named").empty());
+}

@@ -19,12 +19,19 @@
 # WAIT_IDLE (0: seconds to wait, at most, for the 1-minute load average to
 # drop below MAX_LOAD (0.6) before measuring), RESULTS_FILE
 # (bench/RESULTS.md; "-" writes none), KEEP_WORKDIR (0), PROFILE (0; 1
-# records `perf record -g` of the 1-thread receiver run into the work dir).
+# records `perf record --call-graph dwarf` of the 1-thread receiver run into the work dir).
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
 source "$BENCH_DIR/../scripts/lib.sh"
+
+# The command line as run, with the settings given in the environment.
+COMMAND="DURATION=${DURATION:-15}"
+for setting in WARMUP CONNECTIONS RUNS SERVER_CPU CLIENT_CPU BUILD_DIR WAIT_IDLE MAX_LOAD PROFILE; do
+  if [ -n "${!setting:-}" ]; then COMMAND+=" $setting=$(printf '%q' "${!setting}")"; fi
+done
+COMMAND+=" bench/receiver.sh"
 
 DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-2}"
@@ -39,8 +46,6 @@ RESULTS_FILE="${RESULTS_FILE:-$BENCH_DIR/RESULTS.md}"
 FIXTURES="${FOURKEYS_FIXTURES_DIR:-$FOURKEYS_ROOT/../shared/fixtures}"
 BODY_COUNT=64
 SECRET="bench-secret-$RANDOM$RANDOM"
-COMMAND="$(printf '%s ' "DURATION=$DURATION" "bench/receiver.sh" "$@")"
-COMMAND="${COMMAND% }"
 
 PARSER="$BUILD_DIR/parser/server/fourkeys-parser"
 DEVKAFKA="$BUILD_DIR/devkafka/fourkeys-devkafka"
@@ -61,15 +66,26 @@ for tool in wrk taskset openssl curl sha1sum; do
 done
 if [ ! -x "$PARSER" ] || [ ! -x "$DEVKAFKA" ] || [ ! -x "$BARE" ]; then
   log "building in $BUILD_DIR"
-  configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  configure_and_build "$BUILD_DIR"
 fi
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true; }
+BUILD_TYPE="$(cache_value CMAKE_BUILD_TYPE)"
+if [ "$(cache_value FOURKEYS_SANITIZE)" = ON ]; then BUILD_TYPE="$BUILD_TYPE + ASan/UBSan"; fi
+case "$BUILD_TYPE" in
+  Release | RelWithDebInfo | MinSizeRel) ;;
+  *) log "warning: $BUILD_DIR is a '${BUILD_TYPE:-?}' build; measure an optimized one (BUILD_DIR)" ;;
+esac
 [ "$(nproc)" -ge 2 ] || die "needs 2 cores (server on one, load generator on the other)"
 
 # ------------------------------------------------------ processes, cleanup
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/fourkeys-bench.XXXXXX")"
 SERVER_PID=""
 DEVKAFKA_PID=""
+WRK_PID=""
+PERF_PID=""
 cleanup() {
+  stop_pid "$WRK_PID"
+  stop_pid "$PERF_PID"
   stop_pid "$SERVER_PID"
   stop_pid "$DEVKAFKA_PID"
   if [ "${KEEP_WORKDIR:-0}" = 1 ] || [ "${PROFILE:-0}" = 1 ]; then
@@ -92,6 +108,19 @@ cpu_seconds() {
   # shellcheck disable=SC2086
   set -- $stat
   calc %.3f "(${12} + ${13}) / $(getconf CLK_TCK)"
+}
+
+# "user nice system idle iowait irq softirq steal" of each core, one line per core.
+cpu_times() { grep '^cpu[0-9]' /proc/stat; }
+# busy % of one core between two cpu_times snapshots: busy_percent <core> <before> <after>
+busy_percent() {
+  local a b
+  a="$(grep "^cpu$1 " <<<"$2")"; b="$(grep "^cpu$1 " <<<"$3")"
+  awk -v a="$a" -v b="$b" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); total = 0
+    for (i = 2; i <= n; i++) total += y[i] - x[i]
+    idle = (y[5] - x[5]) + (y[6] - x[6])
+    printf "%.0f", (total > 0 ? 100 * (total - idle) / total : 0) }'
 }
 
 # --------------------------------------------------------------- bodies
@@ -184,11 +213,17 @@ sanity_check() {
 }
 
 # ------------------------------------------------------------------ load
+# wrk runs in the background and the script waits for it: a signal then
+# interrupts the wait at once and the traps stop everything (wrk itself takes
+# SIGINT as "stop and print the summary", and the script would go on).
 run_wrk() {  # <cores or ""> <seconds> <output>
   # shellcheck disable=SC2046
   BENCH_BODIES="$WORK/bodies" BENCH_RUN="$RUN-$$-$2" \
     $(pinned "$1") wrk -t1 -c"$CONNECTIONS" -d"$2s" --latency -s "$BENCH_DIR/push.lua" \
-    "http://127.0.0.1:$PORT/webhooks/github" >"$3" 2>"$3.err"
+    "http://127.0.0.1:$PORT/webhooks/github" >"$3" 2>"$3.err" &
+  WRK_PID=$!
+  wait "$WRK_PID" || die "wrk failed; see $3.err"
+  WRK_PID=""
 }
 
 declare -A RESULT
@@ -203,17 +238,17 @@ measure() {  # <run> <server kind> <threads> <server cores> <client cores> [log 
   else start_receiver "$threads" "$server_cores" "$level"; fi
   sanity_check
   run_wrk "$client_cores" "$WARMUP" "$WORK/$RUN.warmup"
-  local s0 k0 s1 k1 t0 t1
-  s0="$(cpu_seconds "$SERVER_PID")"; k0="$(cpu_seconds "$DEVKAFKA_PID")"; t0="$(date +%s.%N)"
-  local perf_pid=""
+  local s0 k0 s1 k1 t0 t1 c0 c1
+  s0="$(cpu_seconds "$SERVER_PID")"; k0="$(cpu_seconds "$DEVKAFKA_PID")"; t0="$(date +%s.%N)"; c0="$(cpu_times)"
+  PERF_PID=""
   if [ "${PROFILE:-0}" = 1 ] && [ "$RUN" = receiver1 ] && command -v perf >/dev/null; then
-    perf record -g -o "$WORK/perf-$RUN.data" -p "$SERVER_PID" -- sleep "$DURATION" >/dev/null 2>&1 &
-    perf_pid=$!
+    perf record -F 499 --call-graph dwarf,16384 -o "$WORK/perf-$RUN.data" -p "$SERVER_PID" -- sleep "$DURATION" >/dev/null 2>&1 &
+    PERF_PID=$!
   fi
   local TIMEFORMAT='%U %S'
   { time run_wrk "$client_cores" "$DURATION" "$WORK/$RUN.wrk"; } 2>"$WORK/$RUN.time"
-  t1="$(date +%s.%N)"; s1="$(cpu_seconds "$SERVER_PID")"; k1="$(cpu_seconds "$DEVKAFKA_PID")"
-  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+  t1="$(date +%s.%N)"; s1="$(cpu_seconds "$SERVER_PID")"; k1="$(cpu_seconds "$DEVKAFKA_PID")"; c1="$(cpu_times)"
+  if [ -n "$PERF_PID" ]; then wait "$PERF_PID" || true; PERF_PID=""; fi
   stop_pid "$SERVER_PID"; SERVER_PID=""
   local line
   line="$(grep '^BENCH ' "$WORK/$RUN.wrk")" || die "$RUN: no result from wrk; see $WORK/$RUN.wrk and $WORK/$RUN.wrk.err"
@@ -225,6 +260,8 @@ measure() {  # <run> <server kind> <threads> <server cores> <client cores> [log 
   RESULT["$RUN.server_cpu"]="$(calc %.0f "100 * ($s1 - $s0) / $wall")"
   RESULT["$RUN.kafka_cpu"]="$(calc %.0f "100 * ($k1 - $k0) / $wall")"
   RESULT["$RUN.wrk_cpu"]="$(calc %.0f "100 * $wrk_cpu / $wall")"
+  RESULT["$RUN.busy_server"]="$(busy_percent "$SERVER_CPU" "$c0" "$c1")"
+  RESULT["$RUN.busy_client"]="$(busy_percent "$CLIENT_CPU" "$c0" "$c1")"
   RESULT["$RUN.desc"]="$kind|$threads|${server_cores:-any}|${client_cores:-any}|$level"
   log "$RUN: ${RESULT[$RUN.rps]} req/s, p50 ${RESULT[$RUN.p50_ms]} ms, p99 ${RESULT[$RUN.p99_ms]} ms, non-2xx ${RESULT[$RUN.non2xx]}"
 }
@@ -258,7 +295,6 @@ LOAD_AFTER="$(loadavg)"
 
 # --------------------------------------------------------------- report
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
-build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)"
 
 report() {
   echo "## Receiver vs bare Beast server ($START_DATE)"
@@ -267,16 +303,16 @@ report() {
   echo
   echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor: *\(.*\)/, \1 guest/p'), Linux $(uname -r)"
   echo "- load average (1/5/15 min): $LOAD_BEFORE before, $LOAD_AFTER after"
-  echo "- versions: librdkafka $(pkg-config --modversion rdkafka 2>/dev/null || version librdkafka1), Boost $(version libboost1.81-dev), $(g++ --version | head -n1), wrk $(version wrk); build type ${build_type:-?}"
+  echo "- versions: librdkafka $(pkg-config --modversion rdkafka 2>/dev/null || version librdkafka1), Boost $(version libboost1.81-dev), $(g++ --version | head -n1), wrk $(version wrk); build type ${BUILD_TYPE:-?}"
   echo "- load: $BODY_COUNT signed push deliveries of $BODY_SIZES bytes from github/push/to-default-branch.drone-go-scm.json, keep-alive, $CONNECTIONS connections"
   echo
-  echo "| run | server | threads | server cores | wrk + devkafka cores | log level | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | 2xx not accepted | socket errors | server CPU % | wrk CPU % | devkafka CPU % |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| run | server | threads | server cores | wrk + devkafka cores | log level | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | 2xx not accepted | socket errors | server CPU % | wrk CPU % | devkafka CPU % | core $SERVER_CPU / core $CLIENT_CPU busy % |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   local run
   for run in $RUNS; do
     IFS='|' read -r kind threads sc cc level <<<"${RESULT[$run.desc]}"
     if [ "$kind" = bare ]; then kind=fourkeys-bench-bare; level=-; else kind=fourkeys-parser; fi
-    echo "| $run | $kind | $threads | $sc | $cc | $level | ${RESULT[$run.rps]} | ${RESULT[$run.p50_ms]} | ${RESULT[$run.p90_ms]} | ${RESULT[$run.p99_ms]} | ${RESULT[$run.max_ms]} | ${RESULT[$run.non2xx]} | ${RESULT[$run.not_accepted]} | ${RESULT[$run.socket_errors]} | ${RESULT[$run.server_cpu]} | ${RESULT[$run.wrk_cpu]} | ${RESULT[$run.kafka_cpu]} |"
+    echo "| $run | $kind | $threads | $sc | $cc | $level | ${RESULT[$run.rps]} | ${RESULT[$run.p50_ms]} | ${RESULT[$run.p90_ms]} | ${RESULT[$run.p99_ms]} | ${RESULT[$run.max_ms]} | ${RESULT[$run.non2xx]} | ${RESULT[$run.not_accepted]} | ${RESULT[$run.socket_errors]} | ${RESULT[$run.server_cpu]} | ${RESULT[$run.wrk_cpu]} | ${RESULT[$run.kafka_cpu]} | ${RESULT[$run.busy_server]} / ${RESULT[$run.busy_client]} |"
   done
   echo
   if [ -n "${RESULT[bare1.rps]:-}" ] && [ -n "${RESULT[receiver1.rps]:-}" ]; then

@@ -16,7 +16,9 @@ struct ParseError {
 };
 
 // Parses a complete JSON text. On failure fills `error` (offset and message)
-// and returns nullopt. Trailing non-space bytes after the value are an error.
+// and returns nullopt. Trailing non-space bytes after the value are an error,
+// as are numbers beyond the range of a double. The value owns its storage
+// (one arena per document, released when the last copy sharing it goes).
 std::optional<boost::json::value> parse(std::string_view text, ParseError& error);
 
 // Walks a path of object keys ("a", "b", "c" means v["a"]["b"]["c"]).

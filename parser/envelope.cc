@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace fourkeys::parser {
 namespace {
@@ -81,7 +82,8 @@ const char* to_string(Kind kind) {
   return "other";
 }
 
-boost::json::value to_json(const Envelope& e) {
+namespace {
+boost::json::object fields_without_raw(const Envelope& e) {
   boost::json::object o;
   o["schema"] = "fourkeys.event.v1";
   o["id"] = e.id;
@@ -98,8 +100,28 @@ boost::json::value to_json(const Envelope& e) {
   if (e.deployment) o["deployment"] = deployment_json(*e.deployment);
   if (e.incident) o["incident"] = incident_json(*e.incident);
   o["defaults"] = strings(e.defaults);
+  return o;
+}
+}  // namespace
+
+boost::json::value to_json(const Envelope& e) {
+  boost::json::object o = fields_without_raw(e);
   o["raw"] = e.raw;
   return o;
+}
+
+std::string serialize_envelope(const Envelope& e, std::string_view raw_json) {
+  while (!raw_json.empty() && (raw_json.back() == '\n' || raw_json.back() == '\r' ||
+                               raw_json.back() == ' ' || raw_json.back() == '\t')) {
+    raw_json.remove_suffix(1);
+  }
+  std::string out = boost::json::serialize(fields_without_raw(e));
+  out.pop_back();  // the object's closing brace
+  out.reserve(out.size() + raw_json.size() + 8);
+  out += ",\"raw\":";
+  out += raw_json;
+  out += '}';
+  return out;
 }
 
 std::string cloudevents_type(const Envelope& envelope) {

@@ -79,10 +79,19 @@ struct Envelope {
   // "environment", "id", "zone", ...); listed in README and counted in /metrics.
   std::vector<std::string> defaults;
   boost::json::value raw;    // the delivery's JSON body, unchanged
+  // The JSON text `raw` was parsed from, when it is not the request body
+  // itself (GitHub's form-encoded `payload=` field). Empty otherwise.
+  std::string raw_text;
 };
 
-// Serializes to the schema's JSON object.
+// Serializes to the schema's JSON object (copies `raw`).
 boost::json::value to_json(const Envelope& envelope);
+
+// The envelope as JSON text, with `raw_json` (a complete JSON text, already
+// validated by the parser) written as `raw` byte for byte instead of
+// re-serializing the parsed tree: the sender's body stays exactly as sent,
+// and the receiver does not copy a large tree per delivery.
+std::string serialize_envelope(const Envelope& envelope, std::string_view raw_json);
 
 // The CloudEvents type for the envelope: "dev.fourkeys.<kind>.v1".
 std::string cloudevents_type(const Envelope& envelope);

@@ -100,7 +100,10 @@ Outcome normalize_github(const Delivery& delivery, const NormalizeOptions& optio
   else if (event == "release") result = map_release(*payload, ctx);
   else return ignored(event, ignored_reason(event));
 
-  if (result.disposition == Disposition::publish) result.envelope.raw = std::move(*payload);
+  if (result.disposition == Disposition::publish) {
+    result.envelope.raw = std::move(*payload);
+    if (!form_json.empty()) result.envelope.raw_text = std::move(form_json);
+  }
   return result;
 }
 

@@ -6,12 +6,13 @@
 
 namespace fourkeys::parser {
 
-KafkaMessage event_record(const Envelope& envelope, std::string topic) {
+namespace {
+KafkaMessage event_record_with_value(const Envelope& envelope, std::string topic, std::string value) {
   KafkaMessage m;
   m.topic = std::move(topic);
   // All of a service's events share a partition, so one worker applies them in order.
   m.key = envelope.service;
-  m.value = boost::json::serialize(to_json(envelope));
+  m.value = std::move(value);
   m.headers = {
       {"ce_specversion", "1.0"},
       {"ce_id", envelope.id},
@@ -21,6 +22,15 @@ KafkaMessage event_record(const Envelope& envelope, std::string topic) {
       {"content-type", "application/json"},
   };
   return m;
+}
+}  // namespace
+
+KafkaMessage event_record(const Envelope& envelope, std::string topic) {
+  return event_record_with_value(envelope, std::move(topic), boost::json::serialize(to_json(envelope)));
+}
+
+KafkaMessage event_record(const Envelope& envelope, std::string topic, std::string_view raw_json) {
+  return event_record_with_value(envelope, std::move(topic), serialize_envelope(envelope, raw_json));
 }
 
 KafkaMessage dead_letter_record(std::string_view source, std::string_view reason,

@@ -12,8 +12,11 @@
 
 namespace fourkeys::parser {
 
-// The record for `fourkeys.events.v1` (or the configured topic).
+// The record for `fourkeys.events.v1` (or the configured topic). With
+// `raw_json`, the value's `raw` is that text byte for byte (see
+// serialize_envelope); without, `envelope.raw` is serialized.
 KafkaMessage event_record(const Envelope& envelope, std::string topic);
+KafkaMessage event_record(const Envelope& envelope, std::string topic, std::string_view raw_json);
 
 // The record for the dead-letter topic: the body byte for byte, headers
 // fourkeys_reason, fourkeys_source, fourkeys_path, fourkeys_received_at and

@@ -162,19 +162,8 @@ int main(int argc, char** argv) {
       log::error("kafka is not ready yet; /readyz stays false until it is", {{"detail", health.detail}});
     }
     parser::ReceiverMetrics metrics;
-    std::unique_ptr<http::Server> http_server;
-    std::unique_ptr<parser::WebhookRouter> handler;
-    // The router needs the server's io_context for its timers and the server
-    // needs the router: build the server against a forwarding handler.
-    struct Forward : http::Handler {
-      parser::WebhookRouter* target = nullptr;
-      void handle(http::Request r, http::Responder respond) override { target->handle(std::move(r), std::move(respond)); }
-      void on_rejected(const http::Request& p, int s, std::string_view why) override { target->on_rejected(p, s, why); }
-    } forward;
-    http_server = std::make_unique<http::Server>(server, forward);
-    handler = std::make_unique<parser::WebhookRouter>(router, parser::build_sources(sources), producer, metrics,
-                                                      http_server->context());
-    forward.target = handler.get();
+    parser::WebhookRouter handler(router, parser::build_sources(sources), producer, metrics);
+    auto http_server = std::make_unique<http::Server>(server, handler);
 
     const auto port = http_server->port();
     if (!port_file.empty()) {

@@ -4,9 +4,6 @@
 #include "common/time.h"
 #include "parser/server/kafka_record.h"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <atomic>
@@ -35,10 +32,41 @@ Headers to_headers(const http::Request& request) {
 }  // namespace
 
 WebhookRouter::WebhookRouter(RouterSettings settings, std::vector<std::unique_ptr<Source>> sources,
-                             EventProducer& producer, ReceiverMetrics& metrics,
-                             boost::asio::io_context& io)
+                             EventProducer& producer, ReceiverMetrics& metrics)
     : settings_(std::move(settings)), sources_(std::move(sources)), producer_(producer),
-      metrics_(metrics), io_(io) {}
+      metrics_(metrics) {
+  sweeper_ = std::thread([this] { sweep_deadlines(); });
+}
+
+WebhookRouter::~WebhookRouter() {
+  {
+    std::lock_guard lock(deadlines_mutex_);
+    stopping_ = true;
+  }
+  deadlines_cv_.notify_all();
+  sweeper_.join();
+}
+
+void WebhookRouter::sweep_deadlines() {
+  std::unique_lock lock(deadlines_mutex_);
+  while (!stopping_) {
+    if (deadlines_.empty()) {
+      deadlines_cv_.wait(lock);
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (deadlines_.front().first > now) {
+      deadlines_cv_.wait_until(lock, deadlines_.front().first);
+      continue;
+    }
+    auto pending = std::move(deadlines_.front().second);
+    deadlines_.pop_front();
+    if (pending->done.exchange(true)) continue;  // already answered by its delivery report
+    lock.unlock();
+    pending->on_timeout();
+    lock.lock();
+  }
+}
 
 const Source* WebhookRouter::detect_source(const http::Request& request) const {
   const Headers headers = to_headers(request);
@@ -150,7 +178,9 @@ void WebhookRouter::handle_post(const Source& source, http::Request request, htt
       for (const auto& field : outcome.envelope.defaults) metrics_.default_taken(source_name, field);
       http::Response accepted = json_response(
           202, {{"status", "accepted"}, {"id", outcome.envelope.id}, {"kind", to_string(outcome.envelope.kind)}});
-      auto record = event_record(outcome.envelope, settings_.events_topic);
+      const std::string_view raw_json =
+          outcome.envelope.raw_text.empty() ? delivery.body : std::string_view(outcome.envelope.raw_text);
+      auto record = event_record(outcome.envelope, settings_.events_topic, raw_json);
       return publish(std::move(record), shared, source_name, event, std::move(accepted), std::move(respond));
     }
     case Disposition::dead_letter: {
@@ -173,14 +203,6 @@ void WebhookRouter::handle_post(const Source& source, http::Request request, htt
 
 void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<http::Request> request, std::string source,
                             std::string event, http::Response accepted, http::Responder respond) {
-  // Whichever comes first, the delivery report or the deadline, answers;
-  // the other finds `done` set and does nothing.
-  struct Pending {
-    std::atomic<bool> done{false};
-    boost::asio::steady_timer timer;
-    explicit Pending(boost::asio::io_context& io) : timer(io) {}
-  };
-  auto pending = std::make_shared<Pending>(io_);
   const auto retry_after = std::to_string(
       std::max<long long>(1, static_cast<long long>(std::ceil(settings_.ack_timeout.count() / 1000.0))));
   auto unavailable = [retry_after](std::string_view why) {
@@ -189,21 +211,24 @@ void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<http::Request>
     return r;
   };
 
-  pending->timer.expires_after(settings_.ack_timeout);
-  pending->timer.async_wait([this, pending, request, source, event, respond, unavailable](
-                                const boost::system::error_code& ec) {
-    if (ec || pending->done.exchange(true)) return;
-    answer(*request, source, event,
-           unavailable("Kafka did not acknowledge the event in time; retry later"), respond,
-           "kafka ack timeout");
-  });
+  auto pending = std::make_shared<PendingAnswer>();
+  pending->on_timeout = [this, request, source, event, respond, unavailable] {
+    answer(*request, source, event, unavailable("Kafka did not acknowledge the event in time; retry later"),
+           respond, "kafka ack timeout");
+  };
+  {
+    std::lock_guard lock(deadlines_mutex_);
+    const bool was_empty = deadlines_.empty();
+    deadlines_.emplace_back(std::chrono::steady_clock::now() + settings_.ack_timeout, pending);
+    if (was_empty) deadlines_cv_.notify_one();
+  }
 
   producer_.produce(std::move(message), [this, pending, request, source, event, respond, unavailable,
                                          accepted = std::move(accepted)](const DeliveryResult& result) mutable {
     metrics_.kafka_delivery(std::chrono::duration<double>(result.latency).count(),
                             result.status == DeliveryStatus::delivered);
     if (pending->done.exchange(true)) return;
-    boost::asio::post(io_, [pending] { pending->timer.cancel(); });
+    pending->on_timeout = nullptr;  // drops the captured request early
     if (result.status == DeliveryStatus::delivered) {
       return answer(*request, source, event, std::move(accepted), respond);
     }

@@ -9,9 +9,15 @@
 #include "parser/server/receiver_metrics.h"
 #include "parser/source.h"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fourkeys::parser {
@@ -29,7 +35,8 @@ class WebhookRouter : public http::Handler {
   // Borrows everything; all must outlive the router. `io` runs the
   // acknowledgement timers.
   WebhookRouter(RouterSettings settings, std::vector<std::unique_ptr<Source>> sources,
-                EventProducer& producer, ReceiverMetrics& metrics, boost::asio::io_context& io);
+                EventProducer& producer, ReceiverMetrics& metrics);
+  ~WebhookRouter() override;
 
   void handle(http::Request request, http::Responder respond) override;
   void on_rejected(const http::Request& partial, int status, std::string_view reason) override;
@@ -43,11 +50,26 @@ class WebhookRouter : public http::Handler {
               http::Response response, const http::Responder& respond, std::string_view note = {});
   const Source* detect_source(const http::Request& request) const;
 
+  // A delivery waiting for Kafka. Whoever sets `done` first (the delivery
+  // report or the deadline sweep) answers.
+  struct PendingAnswer {
+    std::atomic<bool> done{false};
+    std::function<void()> on_timeout;
+  };
+  void sweep_deadlines();
+
   RouterSettings settings_;
   std::vector<std::unique_ptr<Source>> sources_;
   EventProducer& producer_;
   ReceiverMetrics& metrics_;
-  boost::asio::io_context& io_;
+
+  // Every delivery gets the same acknowledgement bound, so arrival order is
+  // deadline order: a FIFO and one sweeping thread replace a timer per request.
+  std::mutex deadlines_mutex_;
+  std::condition_variable deadlines_cv_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PendingAnswer>>> deadlines_;
+  bool stopping_ = false;
+  std::thread sweeper_;
 };
 
 }  // namespace fourkeys::parser

@@ -178,6 +178,11 @@ TEST_CASE("signed deliveries of every source are accepted and land on the events
     CHECK(message->header("ce_time") == text(envelope, "occurred_at"));
     CHECK(message->header("content-type") == "application/json");
     CHECK(text(envelope, "signature") == sha1_hex(c.body));
+    // `raw` is the body exactly as sent, not a re-serialization.
+    std::string_view trimmed = c.body;
+    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.remove_suffix(1);
+    CHECK(message->value.find(std::string(",\"raw\":") + std::string(trimmed) + "}") != std::string::npos);
+    CHECK(envelope.at("raw") == parse(c.body));
   }
 }
 

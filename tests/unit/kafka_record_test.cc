@@ -2,6 +2,7 @@
 
 #include "common/json.h"
 #include "parser/server/kafka_record.h"
+#include "tests/support/schema_check.h"
 
 #include <boost/json.hpp>
 
@@ -298,4 +299,26 @@ TEST_CASE("dead_letter_record redacts credentials whatever the name's case", "[k
     CAPTURE(name, value);
     CHECK(value.find("secret") == std::string::npos);
   }
+}
+
+TEST_CASE("event_record with the raw text keeps the sender's bytes and stays schema-valid",
+          "[kafka_record]") {
+  Envelope e = deployment_envelope();
+  e.defaults = {"environment"};
+  // Spacing and key order a re-serialization would change.
+  const std::string body = "{ \"b\" : 1,\n  \"a\" : [1, 2.50, \"\\u00e9\"] }\n";
+  json::ParseError error;
+  const auto parsed = json::parse(body, error);
+  REQUIRE(parsed);
+  e.raw = *parsed;
+  const auto m = fourkeys::parser::event_record(e, "t", body);
+  CHECK(m.value.find("\"raw\":{ \"b\" : 1,\n  \"a\" : [1, 2.50, \"\\u00e9\"] }}") != std::string::npos);
+  const auto value = json::parse(m.value, error);
+  REQUIRE(value);
+  CHECK(value->at("raw") == *parsed);
+  CHECK(fourkeys::testing::schema_errors(*value).empty());
+  // Without the text, the parsed tree is serialized: same fields, same raw value.
+  const auto plain = json::parse(fourkeys::parser::event_record(e, "t").value, error);
+  REQUIRE(plain);
+  CHECK(*plain == *value);
 }

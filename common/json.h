@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,14 @@ struct ParseError {
 // as are numbers beyond the range of a double. The value owns its storage
 // (one arena per document, released when the last copy sharing it goes).
 std::optional<boost::json::value> parse(std::string_view text, ParseError& error);
+
+// Moves `source` into `target`, keeping source's storage. Boost.JSON's move
+// assignment copies the whole tree when the two use different storage (a
+// parsed body lives in its own arena), so normalizers use this instead.
+inline void move_into(boost::json::value& target, boost::json::value&& source) noexcept {
+  std::destroy_at(&target);
+  std::construct_at(&target, std::move(source));
+}
 
 // Walks a path of object keys ("a", "b", "c" means v["a"]["b"]["c"]).
 // Returns nullptr when any step is missing or not an object.

@@ -4,6 +4,8 @@
 // are written as JSON null.
 #pragma once
 
+#include "common/json.h"
+
 #include <boost/json/value.hpp>
 
 #include <cstdint>
@@ -58,6 +60,32 @@ struct Incident {
   std::string environment;
 };
 
+// The delivery's parsed body. A parsed body lives in its own arena (see
+// json::parse); Boost.JSON's move assignment would copy the whole tree into
+// the target's storage, so this type's move assignment takes the source's
+// storage instead. Everything else is boost::json::value.
+class RawJson : public boost::json::value {
+ public:
+  RawJson() = default;
+  RawJson(boost::json::value&& v) noexcept : boost::json::value(std::move(v)) {}  // NOLINT: implicit by design
+  RawJson(const boost::json::value& v) : boost::json::value(v) {}                  // NOLINT
+  RawJson(const RawJson&) = default;
+  RawJson(RawJson&& other) noexcept = default;
+  RawJson& operator=(const RawJson&) = default;
+  RawJson& operator=(RawJson&& other) noexcept {
+    json::move_into(*this, std::move(other));
+    return *this;
+  }
+  RawJson& operator=(boost::json::value&& other) noexcept {
+    json::move_into(*this, std::move(other));
+    return *this;
+  }
+  RawJson& operator=(const boost::json::value& other) {
+    boost::json::value::operator=(other);
+    return *this;
+  }
+};
+
 enum class Kind { change, deployment, incident, other };
 const char* to_string(Kind kind);
 
@@ -78,7 +106,7 @@ struct Envelope {
   // Defaults taken because the sender left something out ("service",
   // "environment", "id", "zone", ...); listed in README and counted in /metrics.
   std::vector<std::string> defaults;
-  boost::json::value raw;    // the delivery's JSON body, unchanged
+  RawJson raw;               // the delivery's JSON body, unchanged
   // The JSON text `raw` was parsed from, when it is not the request body
   // itself (GitHub's form-encoded `payload=` field). Empty otherwise.
   std::string raw_text;

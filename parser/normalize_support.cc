@@ -30,7 +30,7 @@ Envelope start_envelope(std::string_view source, std::string_view source_event,
     env.id = std::string(source) + ":" + std::string(delivery_id);
   }
   env.received_at = format_time(options.received_at_millis);
-  env.raw = std::move(raw);
+  json::move_into(env.raw, std::move(raw));
   return env;
 }
 

@@ -100,7 +100,7 @@ Outcome normalize_api(const Delivery& delivery, const NormalizeOptions& options)
           : api::map_deployment(*body, std::move(env),
                                 event == "deployments" ? api::DeploymentRoute::deployments
                                                        : api::DeploymentRoute::events_deployment);
-  if (out.disposition == Disposition::publish) out.envelope.raw = std::move(*body);
+  if (out.disposition == Disposition::publish) json::move_into(out.envelope.raw, std::move(*body));
   return out;
 }
 

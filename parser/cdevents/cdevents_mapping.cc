@@ -148,7 +148,7 @@ Outcome map_cdevent(const boost::json::value& cdevent, const CloudEventAttribute
     env.kind = Kind::other;
     set_service_or_unknown(env, "");
   }
-  env.raw = std::move(raw);
+  json::move_into(env.raw, std::move(raw));
   return publish(std::move(env));
 }
 

@@ -1,5 +1,7 @@
 #include "parser/github/github_source.h"
 
+#include "common/json.h"
+
 #include "parser/github/github_events.h"
 #include "parser/github/github_form.h"
 #include "parser/github/github_signature.h"
@@ -101,7 +103,7 @@ Outcome normalize_github(const Delivery& delivery, const NormalizeOptions& optio
   else return ignored(event, ignored_reason(event));
 
   if (result.disposition == Disposition::publish) {
-    result.envelope.raw = std::move(*payload);
+    json::move_into(result.envelope.raw, std::move(*payload));
     if (!form_json.empty()) result.envelope.raw_text = std::move(form_json);
   }
   return result;

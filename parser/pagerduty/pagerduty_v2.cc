@@ -87,7 +87,7 @@ Outcome normalize_v2(boost::json::value body, const Delivery& delivery,
   if (incident.title.empty()) incident.title = first_string(incident_json, {"summary"});
   incident.root_cause_sha = root_cause_in(incident_json, {"title", "description"});
   env.incident = std::move(incident);
-  env.raw = std::move(body);
+  json::move_into(env.raw, std::move(body));
   return publish(std::move(env));
 }
 

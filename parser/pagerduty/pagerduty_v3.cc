@@ -70,7 +70,7 @@ Outcome normalize_v3(boost::json::value body, const Delivery& delivery,
     incident.root_cause_sha = root_cause_in(member(data, "body"), {"details"});
   }
   env.incident = std::move(incident);
-  env.raw = std::move(body);
+  json::move_into(env.raw, std::move(body));
   return publish(std::move(env));
 }
 

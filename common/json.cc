@@ -30,9 +30,12 @@ bool all_finite(const boost::json::value& v) {
 }  // namespace
 
 std::optional<boost::json::value> parse(std::string_view text, ParseError& error) {
-  boost::json::parse_options options;
-  options.max_depth = 64;
-  boost::json::parser p({}, options);
+  // One parser per thread keeps its working stack between documents.
+  static thread_local boost::json::parser p({}, [] {
+    boost::json::parse_options options;
+    options.max_depth = 64;
+    return options;
+  }());
   // One arena per document: a body's many small strings and objects cost one
   // allocation and one release instead of one each.
   p.reset(boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 1024));

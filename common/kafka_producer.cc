@@ -103,7 +103,9 @@ std::shared_ptr<EventProducer::Handle> EventProducer::build_handle() {
   set("compression.codec", settings_.compression);
   set("message.timeout.ms", std::to_string(settings_.ack_timeout.count()));
   set("queue.buffering.max.messages", std::to_string(settings_.queue_max_messages));
-  set("linger.ms", "2");
+  // 1 ms: measured best for 7 KB deliveries at 32 connections (bench/RESULTS.md);
+  // 0 makes tiny batches that queue behind the 5 requests in flight.
+  set("linger.ms", "1");
   set("log_level", "4");
   for (const auto& [name, value] : settings_.extra) set(name, value);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

@@ -88,7 +88,9 @@ start_devkafka() {
   local bin="$1" logfile="$2"
   local out="$logfile.stdout"
   : >"$out"
-  "$bin" >"$out" 2>"$logfile" &
+  # Its own session: a Ctrl-C in the terminal reaches the programs that use
+  # Kafka first; the cleanup stops Kafka after them.
+  setsid "$bin" >"$out" 2>"$logfile" &
   DEVKAFKA_PID=$!
   local i
   for i in $(seq 1 100); do

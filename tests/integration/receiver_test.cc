@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -282,6 +283,14 @@ TEST_CASE("bad input gets its status and nothing is published", "[integration]")
     rejected_ids.push_back("github:" + d);
   }
   {
+    // A POST that says nothing about its body length.
+    const std::string d = "nolength-" + unique_suffix();
+    auto r = client->request_header_only("POST", "/webhooks/github", github_headers("push", d, push),
+                                         HttpClient::kNoLength);
+    CHECK(r.status == 411);
+    rejected_ids.push_back("github:" + d);
+  }
+  {
     // Ignored events answer 200 and are not published.
     const std::string d = "ping-" + unique_suffix();
     const std::string body = read_fixture("github/ping/ping.octokit.json");
@@ -450,4 +459,40 @@ TEST_CASE("SIGTERM with requests in flight loses none that were answered 2xx", "
     INFO(id);
     CHECK(on_topic.count(id) == 1);
   }
+}
+
+TEST_CASE("logs are JSON lines with request fields and never hold a secret or a signature", "[integration]") {
+  auto& s = shared();
+  auto client = s.receiver.client();
+  const std::string push = read_fixture("github/push/to-default-branch.drone-go-scm.json");
+  const auto headers = github_headers("push", "log-" + unique_suffix(), push);
+  REQUIRE(client->request("POST", "/webhooks/github", headers, push).status == 202);
+  const auto wrong = github_headers("push", "log-bad-" + unique_suffix(), push, "not-the-secret");
+  REQUIRE(client->request("POST", "/webhooks/github", wrong, push).status == 401);
+  std::this_thread::sleep_for(200ms);  // the log line is written after the answer
+
+  std::ifstream in(s.receiver.log_path());
+  REQUIRE(in);
+  std::string line;
+  int request_lines = 0;
+  const std::string signature = hmac_sha256_hex(kGithubSecret, push);
+  const std::string wrong_signature = hmac_sha256_hex("not-the-secret", push);
+  while (std::getline(in, line)) {
+    INFO(line);
+    json::ParseError e;
+    const auto v = json::parse(line, e);
+    REQUIRE(v);
+    REQUIRE(v->is_object());
+    for (const auto& secret : {kGithubSecret, kGitlabToken, kPagerdutyOldSecret, kPagerdutyNewSecret, kApiToken,
+                               signature, wrong_signature}) {
+      CHECK(line.find(secret) == std::string::npos);
+    }
+    if (text(*v, "msg") == "request") {
+      ++request_lines;
+      CHECK_FALSE(text(*v, "request_id").empty());
+      CHECK(v->as_object().contains("status"));
+      CHECK(v->as_object().contains("latency_ms"));
+    }
+  }
+  CHECK(request_lines >= 2);
 }

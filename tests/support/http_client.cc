@@ -100,7 +100,8 @@ HttpReply HttpClient::request_header_only(const std::string& method, const std::
   impl_->connect();
   std::string head = method + " " + target + " HTTP/1.1\r\nHost: " + impl_->host + "\r\n";
   for (const auto& [k, v] : headers) head += k + ": " + v + "\r\n";
-  head += "Content-Length: " + std::to_string(content_length) + "\r\n\r\n";
+  if (content_length != kNoLength) head += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  head += "\r\n";
   asio::write(impl_->stream->socket(), asio::buffer(head));
   auto reply = impl_->read_reply();
   impl_->stream.reset();

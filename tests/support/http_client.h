@@ -26,8 +26,10 @@ class HttpClient {
                     const std::vector<std::pair<std::string, std::string>>& headers = {},
                     const std::string& body = "");
 
-  // Sends only the header block, announcing `content_length` bytes, then
-  // reads the answer without sending the body.
+  // Sends only the header block, announcing `content_length` bytes (no
+  // Content-Length header at all when it is kNoLength), then reads the
+  // answer without sending the body.
+  static constexpr std::size_t kNoLength = static_cast<std::size_t>(-1);
   HttpReply request_header_only(const std::string& method, const std::string& target,
                                 const std::vector<std::pair<std::string, std::string>>& headers,
                                 std::size_t content_length);

@@ -1,73 +1,152 @@
 #include "parser/envelope.h"
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <stdexcept>
 
 namespace fourkeys::parser {
 namespace {
 
-boost::json::value str_or_null(const std::string& s) {
-  if (s.empty()) return nullptr;
-  return boost::json::value(s);
-}
+// Writes the envelope's JSON text directly: building a boost::json::object
+// first costs an allocation per field on every delivery. One writer is the
+// single definition of the layout; to_json() parses what it writes.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
 
-boost::json::array strings(const std::vector<std::string>& items) {
-  boost::json::array out;
-  for (const auto& s : items) out.emplace_back(s);
-  return out;
-}
-
-boost::json::object change_json(const Change& c) {
-  boost::json::object o;
-  o["ref"] = str_or_null(c.ref);
-  o["before"] = str_or_null(c.before);
-  o["after"] = str_or_null(c.after);
-  boost::json::array commits;
-  for (const auto& commit : c.commits) {
-    boost::json::object co;
-    co["sha"] = commit.sha;
-    co["time"] = str_or_null(commit.time);
-    co["author"] = str_or_null(commit.author);
-    co["title"] = str_or_null(commit.title);
-    commits.emplace_back(std::move(co));
+  void begin_object() { open('{'); }
+  void begin_object(std::string_view key) {
+    name(key);
+    open('{');
   }
-  o["commits"] = std::move(commits);
-  if (c.number) o["number"] = *c.number;
-  else o["number"] = nullptr;
-  o["merge_sha"] = str_or_null(c.merge_sha);
-  o["created_at"] = str_or_null(c.created_at);
-  o["merged_at"] = str_or_null(c.merged_at);
-  o["base_ref"] = str_or_null(c.base_ref);
-  return o;
+  void end_object() { close('}'); }
+  void begin_array(std::string_view key) {
+    name(key);
+    open('[');
+  }
+  void end_array() { close(']'); }
+
+  void string(std::string_view key, std::string_view value) {
+    name(key);
+    escaped(value);
+  }
+  // Empty means "the sender did not say": null.
+  void optional(std::string_view key, std::string_view value) {
+    if (value.empty()) return null(key);
+    string(key, value);
+  }
+  void boolean(std::string_view key, bool value) {
+    name(key);
+    out_ += value ? "true" : "false";
+  }
+  void integer(std::string_view key, std::int64_t value) {
+    name(key);
+    out_ += std::to_string(value);
+  }
+  void null(std::string_view key) {
+    name(key);
+    out_ += "null";
+  }
+  void element(std::string_view value) {
+    separator();
+    escaped(value);
+  }
+  void object_element() {
+    separator();
+    out_ += '{';
+    first_ = true;
+  }
+  // Writes pre-validated JSON text as the value of `key`.
+  void verbatim(std::string_view key, std::string_view json) {
+    name(key);
+    out_ += json;
+  }
+
+ private:
+  void separator() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  void name(std::string_view key) {
+    separator();
+    out_ += '"';
+    out_ += key;  // our own keys: plain ASCII
+    out_ += "\":";
+  }
+  void open(char c) {
+    out_ += c;
+    first_ = true;
+  }
+  void close(char c) {
+    out_ += c;
+    first_ = false;
+  }
+  void escaped(std::string_view value) {
+    out_ += boost::json::serialize(boost::json::string_view(value.data(), value.size()));
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
+
+void write_strings(JsonWriter& w, std::string_view key, const std::vector<std::string>& items) {
+  w.begin_array(key);
+  for (const auto& s : items) w.element(s);
+  w.end_array();
 }
 
-boost::json::object deployment_json(const Deployment& d) {
-  boost::json::object o;
-  o["id"] = str_or_null(d.id);
-  o["environment"] = d.environment;
-  o["sha"] = str_or_null(d.sha);
-  o["status"] = d.status;
-  o["started_at"] = str_or_null(d.started_at);
-  o["finished_at"] = str_or_null(d.finished_at);
-  o["is_rollback"] = d.is_rollback;
-  o["is_hotfix"] = d.is_hotfix;
-  o["additional_shas"] = strings(d.additional_shas);
-  o["commit_time"] = str_or_null(d.commit_time);
-  return o;
+void write_change(JsonWriter& w, const Change& c) {
+  w.optional("ref", c.ref);
+  w.optional("before", c.before);
+  w.optional("after", c.after);
+  w.begin_array("commits");
+  for (const auto& commit : c.commits) {
+    w.object_element();
+    w.string("sha", commit.sha);
+    w.optional("time", commit.time);
+    w.optional("author", commit.author);
+    w.optional("title", commit.title);
+    w.end_object();
+  }
+  w.end_array();
+  if (c.number) w.integer("number", *c.number);
+  else w.null("number");
+  w.optional("merge_sha", c.merge_sha);
+  w.optional("created_at", c.created_at);
+  w.optional("merged_at", c.merged_at);
+  w.optional("base_ref", c.base_ref);
 }
 
-boost::json::object incident_json(const Incident& i) {
-  boost::json::object o;
-  o["id"] = i.id;
-  o["status"] = i.status;
-  o["created_at"] = str_or_null(i.created_at);
-  o["resolved_at"] = str_or_null(i.resolved_at);
-  o["root_cause_sha"] = str_or_null(i.root_cause_sha);
-  o["severity"] = str_or_null(i.severity);
-  o["title"] = str_or_null(i.title);
-  o["environment"] = str_or_null(i.environment);
-  return o;
+void write_deployment(JsonWriter& w, const Deployment& d) {
+  w.optional("id", d.id);
+  w.string("environment", d.environment);
+  w.optional("sha", d.sha);
+  w.string("status", d.status);
+  w.optional("started_at", d.started_at);
+  w.optional("finished_at", d.finished_at);
+  w.boolean("is_rollback", d.is_rollback);
+  w.boolean("is_hotfix", d.is_hotfix);
+  write_strings(w, "additional_shas", d.additional_shas);
+  w.optional("commit_time", d.commit_time);
+}
+
+void write_incident(JsonWriter& w, const Incident& i) {
+  w.string("id", i.id);
+  w.string("status", i.status);
+  w.optional("created_at", i.created_at);
+  w.optional("resolved_at", i.resolved_at);
+  w.optional("root_cause_sha", i.root_cause_sha);
+  w.optional("severity", i.severity);
+  w.optional("title", i.title);
+  w.optional("environment", i.environment);
+}
+
+template <typename T, typename Write>
+void write_section(JsonWriter& w, std::string_view key, const std::optional<T>& section, Write write) {
+  if (!section) return;
+  w.begin_object(key);
+  write(w, *section);
+  w.end_object();
 }
 
 }  // namespace
@@ -82,46 +161,40 @@ const char* to_string(Kind kind) {
   return "other";
 }
 
-namespace {
-boost::json::object fields_without_raw(const Envelope& e) {
-  boost::json::object o;
-  o["schema"] = "fourkeys.event.v1";
-  o["id"] = e.id;
-  o["source"] = e.source;
-  o["source_event"] = e.source_event;
-  o["kind"] = to_string(e.kind);
-  o["service"] = e.service;
-  o["team"] = str_or_null(e.team);
-  o["repository"] = str_or_null(e.repository);
-  o["received_at"] = e.received_at;
-  o["occurred_at"] = e.occurred_at;
-  o["signature"] = e.signature;
-  if (e.change) o["change"] = change_json(*e.change);
-  if (e.deployment) o["deployment"] = deployment_json(*e.deployment);
-  if (e.incident) o["incident"] = incident_json(*e.incident);
-  o["defaults"] = strings(e.defaults);
-  return o;
-}
-}  // namespace
-
-boost::json::value to_json(const Envelope& e) {
-  boost::json::object o = fields_without_raw(e);
-  o["raw"] = e.raw;
-  return o;
-}
-
 std::string serialize_envelope(const Envelope& e, std::string_view raw_json) {
   while (!raw_json.empty() && (raw_json.back() == '\n' || raw_json.back() == '\r' ||
                                raw_json.back() == ' ' || raw_json.back() == '\t')) {
     raw_json.remove_suffix(1);
   }
-  std::string out = boost::json::serialize(fields_without_raw(e));
-  out.pop_back();  // the object's closing brace
-  out.reserve(out.size() + raw_json.size() + 8);
-  out += ",\"raw\":";
-  out += raw_json;
-  out += '}';
+  std::string out;
+  out.reserve(raw_json.size() + 1024);
+  JsonWriter w(out);
+  w.begin_object();
+  w.string("schema", "fourkeys.event.v1");
+  w.string("id", e.id);
+  w.string("source", e.source);
+  w.string("source_event", e.source_event);
+  w.string("kind", to_string(e.kind));
+  w.string("service", e.service);
+  w.optional("team", e.team);
+  w.optional("repository", e.repository);
+  w.string("received_at", e.received_at);
+  w.string("occurred_at", e.occurred_at);
+  w.string("signature", e.signature);
+  write_section(w, "change", e.change, write_change);
+  write_section(w, "deployment", e.deployment, write_deployment);
+  write_section(w, "incident", e.incident, write_incident);
+  write_strings(w, "defaults", e.defaults);
+  w.verbatim("raw", raw_json.empty() ? std::string_view("null") : raw_json);
+  w.end_object();
   return out;
+}
+
+boost::json::value to_json(const Envelope& e) {
+  json::ParseError error;
+  auto v = json::parse(serialize_envelope(e, boost::json::serialize(e.raw)), error);
+  if (!v) throw std::logic_error("envelope text is not JSON: " + error.message);
+  return std::move(*v);
 }
 
 std::string cloudevents_type(const Envelope& envelope) {

@@ -112,7 +112,8 @@ struct Envelope {
   std::string raw_text;
 };
 
-// Serializes to the schema's JSON object (copies `raw`).
+// The schema's JSON object (for tests and tools; the receiver writes text
+// with serialize_envelope).
 boost::json::value to_json(const Envelope& envelope);
 
 // The envelope as JSON text, with `raw_json` (a complete JSON text, already

@@ -26,7 +26,8 @@ KafkaMessage event_record_with_value(const Envelope& envelope, std::string topic
 }  // namespace
 
 KafkaMessage event_record(const Envelope& envelope, std::string topic) {
-  return event_record_with_value(envelope, std::move(topic), boost::json::serialize(to_json(envelope)));
+  return event_record_with_value(envelope, std::move(topic),
+                                 serialize_envelope(envelope, boost::json::serialize(envelope.raw)));
 }
 
 KafkaMessage event_record(const Envelope& envelope, std::string topic, std::string_view raw_json) {

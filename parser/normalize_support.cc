@@ -81,6 +81,25 @@ std::string first_line(std::string_view message) {
   return std::string(line);
 }
 
+std::vector<std::pair<std::string, std::string>> parse_deploy_workflows(std::string_view text) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const auto eq = item.find('=');
+    const std::string_view name = trim(item.substr(0, eq));
+    const std::string_view environment = eq == std::string_view::npos ? std::string_view() : trim(item.substr(eq + 1));
+    if (!name.empty()) out.emplace_back(std::string(name), std::string(environment));
+  }
+  return out;
+}
+
 Outcome publish(Envelope env) {
   Outcome o;
   o.disposition = Disposition::publish;

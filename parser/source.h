@@ -8,7 +8,9 @@
 #include "parser/delivery.h"
 #include "parser/envelope.h"
 
+#include <cstdint>
 #include <memory>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +51,15 @@ struct Outcome {
 struct NormalizeOptions {
   std::int64_t received_at_millis = 0;  // the receiver's clock when the request arrived
   std::string incident_label = "Incident";
+  // GitHub Actions workflows (workflow_run) and checks (check_run) whose
+  // completion is a deployment, by name, with the environment they deploy
+  // to ("" means the default, production). FOURKEYS_GITHUB_DEPLOY_WORKFLOWS.
+  std::vector<std::pair<std::string, std::string>> deploy_workflows;
 };
+
+// Reads "Deploy production=production,Deploy to staging=staging,release" into
+// (name, environment) pairs; a name without "=" gets "" (the default).
+std::vector<std::pair<std::string, std::string>> parse_deploy_workflows(std::string_view text);
 
 class Source {
  public:

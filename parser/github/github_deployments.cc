@@ -5,6 +5,8 @@
 #include "common/json.h"
 #include "parser/normalize_support.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 
 namespace fourkeys::parser {
@@ -105,6 +107,54 @@ Outcome map_deployment_status(const boost::json::value& payload, const GithubDel
   if (std::string env_name = string_at(*status, {"environment"}); !env_name.empty()) {
     d.environment = std::move(env_name);
   }
+  default_environment(d, env);
+  set_occurred_at(env, d.finished_at.empty() ? d.started_at : d.finished_at);
+  env.deployment = std::move(d);
+  return publish(std::move(env));
+}
+
+namespace {
+// GitHub's conclusions, in the envelope's words; nullopt for those that say
+// nothing about a deployment (skipped, neutral, stale, action_required).
+std::optional<std::string> run_status(std::string_view conclusion) {
+  if (conclusion == "success") return "success";
+  if (conclusion == "failure" || conclusion == "timed_out" || conclusion == "startup_failure") return "failure";
+  if (conclusion == "cancelled") return "cancelled";
+  return std::nullopt;
+}
+}  // namespace
+
+Outcome map_deploy_run(const boost::json::value& payload, const GithubDeliveryContext& ctx) {
+  const std::string event(ctx.event);
+  // workflow_run and check_run name the same things differently.
+  const bool workflow = event == "workflow_run";
+  const std::string_view object_key = workflow ? "workflow_run" : "check_run";
+  const auto* run = json::find(payload, {object_key});
+  if (!run || !run->is_object()) return dead_letter(event, event + " without a " + std::string(object_key) + " object");
+  const std::string name = string_at(*run, {"name"});
+  const auto configured = std::find_if(ctx.options.deploy_workflows.begin(), ctx.options.deploy_workflows.end(),
+                                       [&](const auto& entry) { return entry.first == name; });
+  if (configured == ctx.options.deploy_workflows.end()) {
+    return ignored(event, "'" + name + "' is not a deploy workflow (FOURKEYS_GITHUB_DEPLOY_WORKFLOWS)");
+  }
+  const auto action = json::get_string(payload, {"action"});
+  if ((action && *action != "completed") || string_at(*run, {"status"}) != "completed") {
+    return ignored(event, "'" + name + "' has not completed");
+  }
+  const std::string conclusion = string_at(*run, {"conclusion"});
+  const auto status = run_status(conclusion);
+  if (!status) return ignored(event, "conclusion '" + conclusion + "' is not a deployment outcome");
+
+  Envelope env = ctx.start(payload, Kind::deployment);
+  Deployment d;
+  d.id = std::string(object_key) + ":" + json::get_id(*run, {"id"});
+  d.sha = string_at(*run, {"head_sha"});
+  d.status = *status;
+  d.environment = configured->second;
+  d.started_at = envelope_time(json::find(*run, {workflow ? "run_started_at" : "started_at"}), env);
+  if (d.started_at.empty()) d.started_at = envelope_time(json::find(*run, {"created_at"}), env);
+  d.finished_at = envelope_time(json::find(*run, {workflow ? "updated_at" : "completed_at"}), env);
+  if (d.sha.empty()) return dead_letter(event, std::string(object_key) + " without head_sha");
   default_environment(d, env);
   set_occurred_at(env, d.finished_at.empty() ? d.started_at : d.finished_at);
   env.deployment = std::move(d);

@@ -39,6 +39,11 @@ Outcome map_deployment(const boost::json::value& payload, const GithubDeliveryCo
 // failure and error; other states are ignored.
 Outcome map_deployment_status(const boost::json::value& payload, const GithubDeliveryContext& ctx);
 
+// workflow_run / check_run: a finished deployment when the workflow's or
+// check's name is one of options.deploy_workflows and it completed with a
+// conclusion that says success, failure or cancellation; ignored otherwise.
+Outcome map_deploy_run(const boost::json::value& payload, const GithubDeliveryContext& ctx);
+
 // issues: an incident when the issue carries options.incident_label.
 Outcome map_issues(const boost::json::value& payload, const GithubDeliveryContext& ctx);
 

@@ -20,9 +20,7 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
 
 // Events that never carry a DORA signal here, with the reason given for them.
 std::string ignored_reason(std::string_view event) {
-  if (event == "workflow_run" || event == "check_run" || event == "check_suite") {
-    return "deploy detection by workflow name is not configured";
-  }
+  if (event == "check_suite") return "check suites are not deployments; name a check_run or workflow_run instead";
   if (event == "ping") return "ping: the hook is set up";
   return "github event '" + std::string(event) + "' carries no DORA signal";
 }
@@ -100,6 +98,7 @@ Outcome normalize_github(const Delivery& delivery, const NormalizeOptions& optio
   else if (event == "deployment_status") result = map_deployment_status(*payload, ctx);
   else if (event == "issues") result = map_issues(*payload, ctx);
   else if (event == "release") result = map_release(*payload, ctx);
+  else if (event == "workflow_run" || event == "check_run") result = map_deploy_run(*payload, ctx);
   else return ignored(event, ignored_reason(event));
 
   if (result.disposition == Disposition::publish) {

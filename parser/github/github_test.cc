@@ -561,7 +561,7 @@ TEST_CASE("github: workflow, check and ping events are ignored with a reason") {
     INFO(fixture);
     const Outcome o = normalize_fixture(fixture);
     CHECK(o.disposition == Disposition::ignored);
-    CHECK(o.reason == "deploy detection by workflow name is not configured");
+    CHECK(o.reason.find("is not a deploy workflow (FOURKEYS_GITHUB_DEPLOY_WORKFLOWS)") != std::string::npos);
   }
   const Outcome job = normalize_fixture("github/workflow_job/completed-failure.octokit.json");
   CHECK(job.disposition == Disposition::ignored);
@@ -796,4 +796,53 @@ TEST_CASE("github source: name, route and recognition") {
   const Headers headers{{"X-GitHub-Event", "deployment"}, {"X-GitHub-Delivery", kDeliveryId}};
   const Outcome o = source->normalize({"/webhooks/github", headers, body}, options_with_label());
   CHECK(published(o).deployment->id == "145988746");
+}
+
+TEST_CASE("github: a configured workflow or check run is a deployment") {
+  NormalizeOptions options = options_with_label();
+  options.deploy_workflows = parse_deploy_workflows(" Deploy production = production , Octocoders-linter=staging");
+  REQUIRE(options.deploy_workflows.size() == 2);
+  CHECK(options.deploy_workflows[0] == std::pair<std::string, std::string>{"Deploy production", "production"});
+
+  SECTION("workflow_run completed with success") {
+    const std::string body = edited("github/workflow_run/completed-success.octokit.json", [](boost::json::object& o) {
+      o["workflow_run"].as_object()["name"] = "Deploy production";
+    });
+    const Outcome o = normalize({body, "workflow_run"}, options);
+    const Envelope& env = published(o);
+    REQUIRE(env.deployment);
+    CHECK(env.kind == Kind::deployment);
+    CHECK(env.repository == "octo-org/octo-repo");
+    CHECK(env.deployment->id == "workflow_run:289782451");
+    CHECK(env.deployment->sha == "3484a3fb816e0859fd6e1cea078d76385ff50625");
+    CHECK(env.deployment->status == "success");
+    CHECK(env.deployment->environment == "production");
+    CHECK(env.deployment->finished_at == "2020-10-05T16:33:49.000Z");
+    CHECK(env.occurred_at == "2020-10-05T16:33:49.000Z");
+    CHECK(schema_errors(to_json(env)).empty());
+  }
+  SECTION("check_run failure maps to failure in the configured environment") {
+    const Envelope& env = published(normalize_fixture("github/check_run/completed-failure.octokit.json", options));
+    REQUIRE(env.deployment);
+    CHECK(env.deployment->status == "failure");
+    CHECK(env.deployment->environment == "staging");
+    CHECK(env.deployment->sha == "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+    CHECK(env.deployment->finished_at == "2019-05-15T15:21:12.000Z");
+    CHECK(env.deployment->id.rfind("check_run:", 0) == 0);
+  }
+  SECTION("a requested run is not an outcome yet") {
+    const std::string body = edited("github/workflow_run/requested.octokit.json", [](boost::json::object& o) {
+      o["workflow_run"].as_object()["name"] = "Deploy production";
+    });
+    const Outcome o = normalize({body, "workflow_run"}, options);
+    CHECK(o.disposition == Disposition::ignored);
+    CHECK(o.reason == "'Deploy production' has not completed");
+  }
+  SECTION("a skipped run says nothing about a deployment") {
+    const std::string body = edited("github/workflow_run/completed-success.octokit.json", [](boost::json::object& o) {
+      o["workflow_run"].as_object()["name"] = "Deploy production";
+      o["workflow_run"].as_object()["conclusion"] = "skipped";
+    });
+    CHECK(normalize({body, "workflow_run"}, options).disposition == Disposition::ignored);
+  }
 }

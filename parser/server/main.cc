@@ -91,6 +91,10 @@ int main(int argc, char** argv) {
       ->envname("FOURKEYS_INSECURE_NO_AUTH");
   app.add_option("--incident-label", router.incident_label, "issue label that marks an incident")
       ->envname("FOURKEYS_INCIDENT_LABEL")->capture_default_str();
+  std::string deploy_workflows;
+  app.add_option("--github-deploy-workflows", deploy_workflows,
+                 "GitHub workflow/check names whose completion is a deployment: name[=environment],...")
+      ->envname("FOURKEYS_GITHUB_DEPLOY_WORKFLOWS");
   app.add_option("--log-level", log_level, "debug, info, warn, error")
       ->envname("FOURKEYS_LOG_LEVEL")->capture_default_str();
   app.add_option("--port-file", port_file, "write the bound port to this file once listening");
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   server.server_name = "fourkeys-parser";
+  router.deploy_workflows = parser::parse_deploy_workflows(deploy_workflows);
 
   parser::SourceSettings sources;
   try {

@@ -163,6 +163,7 @@ void WebhookRouter::handle_post(const Source& source, http::Request request, htt
   NormalizeOptions options;
   options.received_at_millis = now_millis();
   options.incident_label = settings_.incident_label;
+  options.deploy_workflows = settings_.deploy_workflows;
   Outcome outcome;
   try {
     outcome = source.normalize(delivery, options);

@@ -28,6 +28,7 @@ struct RouterSettings {
   std::chrono::milliseconds ack_timeout{5000};
   bool insecure_no_auth = false;
   std::string incident_label = "Incident";
+  std::vector<std::pair<std::string, std::string>> deploy_workflows;
 };
 
 class WebhookRouter : public http::Handler {

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <array>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -61,7 +62,6 @@ struct Server::Impl {
   Impl(ServerSettings s, Handler& h);
   void accept();
   void begin_stop();
-  void wait_for_drain();
 };
 
 namespace {
@@ -173,25 +173,32 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
     version_ = message.version();
+    head_ = message.method() == bhttp::verb::head;
 
     server_.in_flight.fetch_add(1);
     auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
+    // A request waiting for its handler (a Kafka acknowledgement, say) holds
+    // no asio operation: this keeps the threads running until it is answered.
+    auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+        server_.ioc.get_executor());
     Request req = std::move(request_);
     request_ = Request{};
     request_.started = req.started;
     try {
-      server_.handler.handle(std::move(req), [self, answered](Response response) {
+      server_.handler.handle(std::move(req), [self, answered, work](Response response) {
         if (answered->exchange(true)) return;  // a second answer is a bug; keep the first
         asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
           self->server_.in_flight.fetch_sub(1);
           self->write(std::move(response), false);
         });
+        work->reset();  // the posted write is work of its own
       });
     } catch (const std::exception& e) {
       log::error("handler threw", {{"error", e.what()}});
       if (!answered->exchange(true)) {
         server_.in_flight.fetch_sub(1);
+        work->reset();
         write(json_error(500, "internal error"), false);
       }
     }
@@ -218,14 +225,43 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(bhttp::field::server, server_.settings.server_name);
     res->set(bhttp::field::content_type, response.content_type);
     for (auto& [name, value] : response.headers) res->set(name, value);
-    res->body() = std::move(response.body);
     close_ = close || !keep_alive_ || server_.stopping.load();
     res->keep_alive(!close_);
-    res->prepare_payload();
+    if (head_) {
+      // The length a GET would have, and no body: bytes after the header
+      // would be read as the start of the next answer.
+      res->content_length(response.body.size());
+      head_ = false;
+    } else {
+      res->body() = std::move(response.body);
+      res->prepare_payload();
+    }
     stream_.expires_after(server_.settings.read_timeout);
     bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || self->close_) return self->finish();
+      if (ec) return self->finish();
+      if (self->close_) return self->linger_close();
       self->read_header();
+    });
+  }
+
+  // Closing with unread request bytes makes the kernel send a reset, and the
+  // client may then lose the answer (a 413 while it is still uploading). So:
+  // stop sending, read and drop what still comes for a little while, close.
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return finish();
+    stream_.expires_after(std::chrono::seconds(2));
+    drain_remaining(0);
+  }
+
+  void drain_remaining(std::size_t drained) {
+    static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
+    auto scratch = std::make_shared<std::array<char, 16384>>();
+    stream_.async_read_some(asio::buffer(*scratch), [self = shared_from_this(), scratch, drained](
+                                                        beast::error_code ec, std::size_t n) {
+      if (ec || drained + n > kMaxDrain) return self->finish();
+      self->drain_remaining(drained + n);
     });
   }
 
@@ -247,6 +283,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_ = false;
   bool first_ = true;
   bool idle_ = false;
+  bool head_ = false;
   unsigned version_ = 11;
 };
 
@@ -262,7 +299,7 @@ std::pair<std::string, unsigned short> split_listen(const std::string& listen) {
 }  // namespace
 
 Server::Impl::Impl(ServerSettings s, Handler& h)
-    : settings(std::move(s)), handler(h), ioc(), acceptor(ioc) {
+    : settings(std::move(s)), handler(h), ioc(), acceptor(asio::make_strand(ioc)) {
   thread_count = settings.threads > 0 ? settings.threads
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const auto [host, port] = split_listen(settings.listen);
@@ -277,7 +314,13 @@ void Server::Impl::accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      log::warn("accept failed", {{"error", ec.message()}});
+      // Out of descriptors (EMFILE) and the like: wait instead of spinning.
+      log::warn("accept failed; retrying in 100 ms", {{"error", ec.message()}});
+      auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(), std::chrono::milliseconds(100));
+      timer->async_wait([this, timer](beast::error_code) {
+        if (!stopping.load()) accept();
+      });
+      return;
     } else if (!stopping.load()) {
       beast::error_code opt_ec;
       socket.set_option(tcp::no_delay(true), opt_ec);
@@ -294,7 +337,7 @@ void Server::Impl::accept() {
 
 void Server::Impl::begin_stop() {
   if (stopping.exchange(true)) return;
-  asio::post(ioc, [this] {
+  asio::post(acceptor.get_executor(), [this] {
     beast::error_code ec;
     acceptor.close(ec);
     std::vector<std::shared_ptr<Session>> current;
@@ -303,19 +346,10 @@ void Server::Impl::begin_stop() {
       current.assign(sessions.begin(), sessions.end());
     }
     for (auto& s : current) s->close_if_idle();
-    wait_for_drain();
-  });
-}
-
-void Server::Impl::wait_for_drain() {
-  // Requests waiting for their handler (a Kafka acknowledgement, say) hold
-  // no asio operation, so the work guard keeps the threads until they are answered.
-  if (in_flight.load() == 0) {
+    // Requests still being read hold their read; requests waiting for an
+    // answer hold their own work guard. run() returns when both are done.
     guard.reset();
-    return;
-  }
-  auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(10));
-  timer->async_wait([this, timer](beast::error_code) { wait_for_drain(); });
+  });
 }
 
 Server::Server(ServerSettings settings, Handler& handler)

@@ -19,22 +19,39 @@ struct PendingDelivery {
 void finish(PendingDelivery* pending, DeliveryResult result) {
   result.latency = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - pending->queued_at);
-  pending->in_flight->fetch_sub(1);
+  auto* in_flight = pending->in_flight;
   auto done = std::move(pending->done);
   delete pending;
-  done(result);
+  try {
+    done(result);
+  } catch (const std::exception& e) {
+    // Runs inside librdkafka's poll: an exception must not cross its C frames.
+    log::error("delivery callback failed", {{"error", e.what()}});
+  }
+  // Counted down only after the callback, so flush() waits for callbacks too.
+  in_flight->fetch_sub(1);
+}
+
+DeliveryStatus status_of(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return DeliveryStatus::delivered;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL: return DeliveryStatus::queue_full;
+    case RD_KAFKA_RESP_ERR__FATAL: return DeliveryStatus::unavailable;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE: return DeliveryStatus::too_large;
+    default: return DeliveryStatus::failed;
+  }
 }
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
   auto* pending = static_cast<PendingDelivery*>(msg->_private);
   if (!pending) return;
   DeliveryResult result;
+  result.status = status_of(msg->err);
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    result.status = DeliveryStatus::delivered;
     result.partition = msg->partition;
     result.offset = msg->offset;
   } else {
-    result.status = DeliveryStatus::failed;
     result.error = rd_kafka_err2str(msg->err);
   }
   finish(pending, std::move(result));
@@ -74,15 +91,21 @@ EventProducer::EventProducer(ProducerSettings settings) : settings_(std::move(se
   health_thread_ = std::thread([this] { health_loop(); });
 }
 
-EventProducer::~EventProducer() {
+EventProducer::~EventProducer() { shutdown(); }
+
+void EventProducer::shutdown() {
+  if (!running_.load()) return;
   flush(settings_.ack_timeout);
   running_ = false;
   if (poll_thread_.joinable()) poll_thread_.join();
   if (health_thread_.joinable()) health_thread_.join();
   auto handle = current();
   if (handle && handle->rk) {
+    // What Kafka did not take in time is reported as failed, here, so that
+    // every callback has run before shutdown() returns.
     rd_kafka_purge(handle->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(handle->rk, 0);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < until) rd_kafka_poll(handle->rk, 20);
   }
 }
 
@@ -106,6 +129,7 @@ std::shared_ptr<EventProducer::Handle> EventProducer::build_handle() {
   // 1 ms: measured best for 7 KB deliveries at 32 connections (bench/RESULTS.md);
   // 0 makes tiny batches that queue behind the 5 requests in flight.
   set("linger.ms", "1");
+  set("message.max.bytes", std::to_string(settings_.max_message_bytes));
   set("log_level", "4");
   for (const auto& [name, value] : settings_.extra) set(name, value);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -113,6 +137,7 @@ std::shared_ptr<EventProducer::Handle> EventProducer::build_handle() {
   rd_kafka_conf_set_opaque(conf, &handle->fatal);
   handle->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!handle->rk) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new owns it only on success
     throw std::runtime_error(std::string("kafka producer: ") + errstr);
   }
   return handle;
@@ -144,10 +169,7 @@ void EventProducer::produce(KafkaMessage message, DeliveryCallback done) {
       RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(headers);  // ownership passes to librdkafka only on success
-    const DeliveryStatus status = err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? DeliveryStatus::queue_full
-                                  : err == RD_KAFKA_RESP_ERR__FATAL    ? DeliveryStatus::unavailable
-                                                                       : DeliveryStatus::failed;
-    finish(pending, {status, rd_kafka_err2str(err), {}, -1, -1});
+    finish(pending, {status_of(err), rd_kafka_err2str(err), {}, -1, -1});
   }
 }
 

@@ -33,6 +33,7 @@ enum class DeliveryStatus {
   delivered,    // Kafka acknowledged the message (acks=all)
   queue_full,   // the local queue is full; nothing was sent
   unavailable,  // the producer is being rebuilt after a fatal error
+  too_large,    // over the producer's or the broker's message size limit
   failed,       // Kafka did not take it in time, or refused it
 };
 
@@ -54,6 +55,9 @@ struct ProducerSettings {
   std::chrono::milliseconds ack_timeout{5000};
   std::string compression = "lz4";
   std::size_t queue_max_messages = 100000;
+  // Largest message produced (message.max.bytes). The broker and topic must
+  // allow it too (max.message.bytes), or large deliveries fail as too_large.
+  std::size_t max_message_bytes = 1000000;
   // Topics /readyz expects to exist, with their minimum partition counts
   // (0 = any).
   std::map<std::string, int> expected_topics;
@@ -73,9 +77,13 @@ class EventProducer {
  public:
   // Throws std::runtime_error when librdkafka rejects the configuration.
   explicit EventProducer(ProducerSettings settings);
-  // Flushes for up to ack_timeout, then stops the threads. Messages still
-  // pending after that get a failed callback.
+  // Calls shutdown().
   ~EventProducer();
+
+  // Flushes for up to ack_timeout, stops the threads, and reports what is
+  // still pending as failed: when it returns, every callback has run and none
+  // will run again. Call it before destroying what callbacks use.
+  void shutdown();
 
   EventProducer(const EventProducer&) = delete;
   EventProducer& operator=(const EventProducer&) = delete;

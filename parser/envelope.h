@@ -73,11 +73,13 @@ class RawJson : public boost::json::value {
   RawJson(RawJson&& other) noexcept = default;
   RawJson& operator=(const RawJson&) = default;
   RawJson& operator=(RawJson&& other) noexcept {
-    json::move_into(*this, std::move(other));
-    return *this;
+    return *this = static_cast<boost::json::value&&>(other);
   }
   RawJson& operator=(boost::json::value&& other) noexcept {
-    json::move_into(*this, std::move(other));
+    if (&other == this) return *this;
+    // `other` may live inside this value: take it out before replacing.
+    boost::json::value taken(std::move(other));
+    json::move_into(*this, std::move(taken));
     return *this;
   }
   RawJson& operator=(const boost::json::value& other) {

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -103,8 +104,16 @@ int main(int argc, char** argv) {
   log::init("fourkeys-parser", log::parse_level(log_level));
   try {
     router.ack_timeout = duration_option(ack_timeout, "--kafka-ack-timeout");
+    if (router.ack_timeout.count() < 1 || router.ack_timeout > std::chrono::minutes(5)) {
+      throw CLI::ValidationError("--kafka-ack-timeout", "must be between 1ms and 5m");
+    }
     server.read_timeout = duration_option(read_timeout, "--read-timeout");
     server.idle_timeout = duration_option(idle_timeout, "--idle-timeout");
+    for (const auto* t : {&server.read_timeout, &server.idle_timeout}) {
+      if (t->count() < 1 || *t > std::chrono::hours(24)) {
+        throw CLI::ValidationError("--read-timeout/--idle-timeout", "must be between 1ms and 24h");
+      }
+    }
     auto limit = parse_size(body_limit);
     if (!limit) throw CLI::ValidationError("--body-limit", "not a size: " + body_limit);
     server.body_limit = *limit;
@@ -149,12 +158,16 @@ int main(int argc, char** argv) {
   producer_settings.brokers = brokers;
   producer_settings.ack_timeout = router.ack_timeout;
   producer_settings.compression = compression;
+  // An envelope holds the whole body plus its own fields.
+  producer_settings.max_message_bytes =
+      std::min<std::size_t>(1'000'000'000, server.body_limit + 1024 * 1024);
   producer_settings.expected_topics = {{router.events_topic, expected_partitions},
                                        {router.deadletter_topic, expected_partitions}};
   for (const auto& prop : kafka_properties) {
     const auto eq = prop.find('=');
     if (eq == std::string::npos) {
-      log::error("--kafka-property must be name=value", {{"value", prop}});
+      // The text may be part of a secret (a value holding a comma): never log it.
+      log::error("--kafka-property / FOURKEYS_KAFKA_PROPERTIES entries must be name=value");
       return 2;
     }
     producer_settings.extra[prop.substr(0, eq)] = prop.substr(eq + 1);
@@ -184,7 +197,10 @@ int main(int argc, char** argv) {
       http_server->stop();
     });
     http_server->run();
+    // Every callback into the router, the metrics and the sessions has run
+    // once this returns; only then may they be destroyed.
     const bool flushed = producer.flush(router.ack_timeout);
+    producer.shutdown();
     log::info("stopped", {{"kafka_flushed", flushed}});
     signal_thread.join();
   } catch (const std::exception& e) {

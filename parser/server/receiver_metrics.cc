@@ -21,6 +21,18 @@ struct ReceiverMetrics::Families {
 };
 
 namespace {
+// Event names come from senders' headers: keep the label set small and
+// printable whatever a sender writes.
+std::string event_label(std::string_view event) {
+  if (event.size() > 64) return "other";
+  for (char c : event) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return "other";
+  }
+  return std::string(event);
+}
+
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
@@ -52,7 +64,7 @@ ReceiverMetrics::ReceiverMetrics() : registry_(std::make_shared<prometheus::Regi
 ReceiverMetrics::~ReceiverMetrics() = default;
 
 void ReceiverMetrics::request(std::string_view source, std::string_view event, int status, double seconds) {
-  f_->requests.Add({{"source", std::string(source)}, {"event", std::string(event)},
+  f_->requests.Add({{"source", std::string(source)}, {"event", event_label(event)},
                     {"status", std::to_string(status)}}).Increment();
   f_->request_seconds.Add({{"source", std::string(source)}}, kLatencyBuckets).Observe(seconds);
 }
@@ -67,7 +79,7 @@ void ReceiverMetrics::dead_letter(std::string_view source) {
 }
 
 void ReceiverMetrics::ignored(std::string_view source, std::string_view event) {
-  f_->ignored.Add({{"source", std::string(source)}, {"event", std::string(event)}}).Increment();
+  f_->ignored.Add({{"source", std::string(source)}, {"event", event_label(event)}}).Increment();
 }
 
 void ReceiverMetrics::default_taken(std::string_view source, std::string_view field) {

@@ -63,7 +63,11 @@ void WebhookRouter::sweep_deadlines() {
     deadlines_.pop_front();
     if (pending->done.exchange(true)) continue;  // already answered by its delivery report
     lock.unlock();
-    pending->on_timeout();
+    try {
+      pending->on_timeout();
+    } catch (const std::exception& e) {
+      log::error("answering a timed-out delivery failed", {{"error", e.what()}});
+    }
     lock.lock();
   }
 }
@@ -232,6 +236,12 @@ void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<http::Request>
     pending->on_timeout = nullptr;  // drops the captured request early
     if (result.status == DeliveryStatus::delivered) {
       return answer(*request, source, event, std::move(accepted), respond);
+    }
+    if (result.status == DeliveryStatus::too_large) {
+      return answer(*request, source, event,
+                    http::json_error(413, "the event is larger than Kafka accepts (producer or broker "
+                                          "message size limit)"),
+                    respond, result.error);
     }
     std::string why;
     switch (result.status) {

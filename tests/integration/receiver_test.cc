@@ -496,3 +496,23 @@ TEST_CASE("logs are JSON lines with request fields and never hold a secret or a 
   }
   CHECK(request_lines >= 2);
 }
+
+TEST_CASE("an event larger than Kafka accepts is refused with 413, not retried forever", "[integration]") {
+  auto& s = shared();
+  ReceiverProcess small(s.kafka.brokers(),
+                        {{"FOURKEYS_KAFKA_PROPERTIES", "reconnect.backoff.max.ms=1000,message.max.bytes=20000"}});
+  REQUIRE(small.wait_ready(20s));
+  auto client = small.client();
+  const std::string service = "big-" + unique_suffix();
+  const std::string body = R"({"service":")" + service +
+                           R"(","environment":"production","commit_sha":"0123456789abcdef0123456789abcdef01234567",)"
+                           R"("deployed_at":"2025-05-02T11:00:00Z","note":")" + std::string(30000, 'x') + R"("})";
+  auto r = client->request("POST", "/events/deployment", bearer_headers(), body);
+  INFO(r.body);
+  CHECK(r.status == 413);
+  CHECK(r.header("Retry-After").empty());
+  // A small one still goes through.
+  const std::string ok = R"({"service":")" + service +
+                         R"(","commit_sha":"0123456789abcdef0123456789abcdef01234567","deployed_at":"2025-05-02T11:00:00Z"})";
+  CHECK(client->request("POST", "/events/deployment", bearer_headers(), ok).status == 202);
+}

@@ -516,3 +516,32 @@ TEST_CASE("an event larger than Kafka accepts is refused with 413, not retried f
                          R"(","commit_sha":"0123456789abcdef0123456789abcdef01234567","deployed_at":"2025-05-02T11:00:00Z"})";
   CHECK(client->request("POST", "/events/deployment", bearer_headers(), ok).status == 202);
 }
+
+TEST_CASE("CDEvents in structured mode are accepted; batch mode is 415", "[integration]") {
+  auto& s = shared();
+  auto client = s.receiver.client();
+  TopicReader reader(s.kafka.brokers(), kEvents, TopicReader::Start::end);
+  const auto cdevent = parse(read_fixture("cdevents/v0.4.1/incident_detected.json"));
+  const std::string fresh = "ce-structured-" + unique_suffix();
+  boost::json::value data = cdevent;
+  data.as_object()["context"].as_object()["id"] = fresh;
+  boost::json::object cloud_event{{"specversion", "1.0"},
+                                  {"id", fresh},
+                                  {"type", data.at("context").at("type")},
+                                  {"source", data.at("context").at("source")},
+                                  {"time", data.at("context").at("timestamp")},
+                                  {"datacontenttype", "application/json"},
+                                  {"data", data}};
+  const std::string body = boost::json::serialize(cloud_event);
+  auto r = client->request("POST", "/webhooks/cdevents", bearer_headers(kApiToken, "application/cloudevents+json"),
+                           body);
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  auto message = find_by_id(reader, "cdevents:" + fresh);
+  REQUIRE(message);
+  CHECK(text(parse(message->value), "kind") == "incident");
+
+  auto batch = client->request("POST", "/webhooks/cdevents",
+                               bearer_headers(kApiToken, "application/cloudevents-batch+json"), "[" + body + "]");
+  CHECK(batch.status == 415);
+}

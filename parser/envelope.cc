@@ -82,7 +82,63 @@ class JsonWriter {
     first_ = false;
   }
   void escaped(std::string_view value) {
+    // Header values (delivery ids, event names) are bytes, not text: a
+    // sender can put anything there, and the envelope must stay valid JSON.
+    if (!valid_utf8(value)) {
+      const std::string repaired = repair_utf8(value);
+      out_ += boost::json::serialize(boost::json::string_view(repaired.data(), repaired.size()));
+      return;
+    }
     out_ += boost::json::serialize(boost::json::string_view(value.data(), value.size()));
+  }
+
+  // Length of the valid UTF-8 sequence starting at s[i], or 0.
+  static std::size_t sequence_length(std::string_view s, std::size_t i) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    if (c < 0x80) return 1;
+    std::size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return 0;
+    }
+    if (i + n > s.size()) return 0;
+    if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k) {
+      if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+    }
+    return n;
+  }
+  static bool valid_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+      const std::size_t n = sequence_length(s, i);
+      if (n == 0) return false;
+      i += n;
+    }
+    return true;
+  }
+  static std::string repair_utf8(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+      const std::size_t n = sequence_length(s, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+    }
+    return out;
   }
 
   std::string& out_;

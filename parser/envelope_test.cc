@@ -43,6 +43,25 @@ TEST_CASE("serialize_envelope escapes sender text and writes every section", "[e
   CHECK(testing::schema_errors(*v).empty());
 }
 
+TEST_CASE("bytes that are not UTF-8 become U+FFFD so the envelope stays JSON", "[envelope]") {
+  Envelope e;
+  e.id = std::string("github:bad\xff\xfe-id");
+  e.source = "github";
+  e.source_event = std::string("pu\xc3sh");  // a lead byte without its continuation
+  e.kind = Kind::other;
+  e.service = "svc\xe2\x82\xac";             // a valid euro sign stays
+  e.received_at = e.occurred_at = "2025-05-02T11:55:16.000Z";
+  e.signature = std::string(40, 'a');
+  const std::string text = serialize_envelope(e, "{}");
+  json::ParseError error;
+  const auto v = json::parse(text, error);
+  INFO(text);
+  REQUIRE(v);
+  CHECK(v->at("id").as_string() == "github:bad\xef\xbf\xbd\xef\xbf\xbd-id");
+  CHECK(v->at("source_event").as_string() == "pu\xef\xbf\xbdsh");
+  CHECK(v->at("service").as_string() == "svc\xe2\x82\xac");
+}
+
 TEST_CASE("to_json and serialize_envelope agree", "[envelope]") {
   Envelope e;
   e.id = "api:1";

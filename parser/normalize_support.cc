@@ -116,6 +116,14 @@ Outcome ignored(std::string source_event, std::string reason) {
   return o;
 }
 
+Outcome unsupported(std::string source_event, std::string reason) {
+  Outcome o;
+  o.disposition = Disposition::unsupported;
+  o.source_event = std::move(source_event);
+  o.reason = std::move(reason);
+  return o;
+}
+
 Outcome dead_letter(std::string source_event, std::string reason) {
   Outcome o;
   o.disposition = Disposition::dead_letter;

@@ -47,5 +47,6 @@ std::string first_line(std::string_view message);
 Outcome publish(Envelope env);
 Outcome ignored(std::string source_event, std::string reason);
 Outcome dead_letter(std::string source_event, std::string reason);
+Outcome unsupported(std::string source_event, std::string reason);  // 415
 
 }  // namespace fourkeys::parser

@@ -14,14 +14,6 @@ constexpr std::string_view kIncidentRoute = "/events/incident";
 constexpr std::string_view kDeploymentsRoute = "/deployments";
 constexpr std::string_view kForm = "application/x-www-form-urlencoded";
 
-Outcome unsupported(std::string source_event, std::string reason) {
-  Outcome o;
-  o.disposition = Disposition::unsupported;
-  o.source_event = std::move(source_event);
-  o.reason = std::move(reason);
-  return o;
-}
-
 // The route's event name: the last path segment.
 std::string route_event(std::string_view path) {
   if (path == kDeploymentRoute) return "deployment";

@@ -11,13 +11,6 @@ namespace {
 constexpr std::string_view kStructured = "application/cloudevents+json";
 constexpr std::string_view kBatch = "application/cloudevents-batch+json";
 
-Outcome unsupported(std::string reason) {
-  Outcome o;
-  o.disposition = Disposition::unsupported;
-  o.reason = std::move(reason);
-  return o;
-}
-
 std::string string_member(const boost::json::value& v, std::string_view key) {
   return json::get_string(v, {key}).value_or("");
 }
@@ -92,13 +85,13 @@ std::unique_ptr<Source> make_cdevents_source(const SourceSettings& settings) {
 Outcome normalize_cdevents(const Delivery& delivery, const NormalizeOptions& options) {
   const std::string type = media_type(delivery.headers);
   if (type == kBatch) {
-    return unsupported(
+    return unsupported({},
         "CloudEvents batch mode is not supported: send one event per request, in binary or "
         "structured mode");
   }
   const bool structured = type == kStructured;
   if (!structured && !type.empty() && type != "application/json") {
-    return unsupported("CDEvents are taken as application/json (binary mode) or " +
+    return unsupported({}, "CDEvents are taken as application/json (binary mode) or " +
                        std::string(kStructured) + " (structured mode), not " + type);
   }
   Outcome outcome;

@@ -79,10 +79,8 @@ Outcome normalize_github(const Delivery& delivery, const NormalizeOptions& optio
     form_json = std::move(*payload);
     json_text = form_json;
   } else if (!type.empty() && type != "application/json") {
-    outcome.disposition = Disposition::unsupported;
-    outcome.reason = "Content-Type " + type + " is not accepted on " + std::string(kRoute) +
-                     ": use application/json or application/x-www-form-urlencoded";
-    return outcome;
+    return unsupported(event, "Content-Type " + type + " is not accepted on " + std::string(kRoute) +
+                                  ": use application/json or application/x-www-form-urlencoded");
   }
 
   auto payload = parse_body(json_text, outcome);

@@ -41,11 +41,8 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
 }
 
 Outcome unsupported_media(std::string_view media, std::string_view source_event) {
-  Outcome o;
-  o.disposition = Disposition::unsupported;
-  o.reason = "Content-Type " + std::string(media) + " is not accepted; send application/json";
-  o.source_event = std::string(source_event);
-  return o;
+  return unsupported(std::string(source_event),
+                     "Content-Type " + std::string(media) + " is not accepted; send application/json");
 }
 
 // Dispatches on object_kind; `env` is started and has its repository.

@@ -87,10 +87,7 @@ std::unique_ptr<Source> make_pagerduty_source(const SourceSettings& settings) {
 Outcome normalize_pagerduty(const Delivery& delivery, const NormalizeOptions& options) {
   const std::string type = media_type(delivery.headers);
   if (!type.empty() && type != "application/json") {
-    Outcome o;
-    o.disposition = Disposition::unsupported;
-    o.reason = "PagerDuty webhooks are application/json, not " + type;
-    return o;
+    return unsupported({}, "PagerDuty webhooks are application/json, not " + type);
   }
   Outcome outcome;
   auto body = parse_body(delivery.body, outcome);

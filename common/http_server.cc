@@ -141,6 +141,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    // A webhook usually arrives in one piece with its header: parse what is
+    // already buffered in place, and start an asynchronous read only for the rest.
+    beast::error_code ec;
+    parser_->eager(true);
+    while (!parser_->is_done() && buffer_.size() > 0) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec || used == 0) break;
+    }
+    if (ec || parser_->is_done()) return on_body(ec);
     stream_.expires_after(server_.settings.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });

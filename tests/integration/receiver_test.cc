@@ -7,6 +7,9 @@
 #include "tests/support/fixtures.h"
 #include "tests/support/receiver_harness.h"
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
@@ -544,4 +547,52 @@ TEST_CASE("CDEvents in structured mode are accepted; batch mode is 415", "[integ
   auto batch = client->request("POST", "/webhooks/cdevents",
                                bearer_headers(kApiToken, "application/cloudevents-batch+json"), "[" + body + "]");
   CHECK(batch.status == 415);
+}
+
+TEST_CASE("bodies in pieces, chunked bodies and pipelined requests are all answered", "[integration]") {
+  auto& s = shared();
+  const std::string push = read_fixture("github/push/to-default-branch.drone-go-scm.json");
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), s.receiver.port()});
+  auto head = [&](const std::string& delivery, const std::string& framing) {
+    std::string h = "POST /webhooks/github HTTP/1.1\r\nHost: test\r\n";
+    for (const auto& [k, v] : github_headers("push", delivery, push)) h += k + ": " + v + "\r\n";
+    return h + framing + "\r\n";
+  };
+  const std::string length = "Content-Length: " + std::to_string(push.size()) + "\r\n";
+  // 1: the body in three pieces with pauses between them.
+  const std::string first = head("piece-" + unique_suffix(), length);
+  boost::asio::write(socket, boost::asio::buffer(first + push.substr(0, 100)));
+  std::this_thread::sleep_for(100ms);
+  boost::asio::write(socket, boost::asio::buffer(push.substr(100, 3000)));
+  std::this_thread::sleep_for(100ms);
+  boost::asio::write(socket, boost::asio::buffer(push.substr(3100)));
+  // 2: chunked; 3 and 4: pipelined behind it in the same write.
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", push.size());
+  const std::string chunked = head("chunked-" + unique_suffix(), "Transfer-Encoding: chunked\r\n") + size + "\r\n" +
+                              push + "\r\n0\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(chunked + head("pipe1-" + unique_suffix(), length) + push +
+                                                 head("pipe2-" + unique_suffix(), length) + push));
+  std::string received;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto count = [&] {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = received.find("HTTP/1.1 202", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  while (count() < 4 && std::chrono::steady_clock::now() < deadline) {
+    char buf[8192];
+    boost::system::error_code ec;
+    socket.non_blocking(true);
+    const std::size_t n = socket.read_some(boost::asio::buffer(buf), ec);
+    if (ec == boost::asio::error::would_block) {
+      std::this_thread::sleep_for(20ms);
+      continue;
+    }
+    REQUIRE_FALSE(ec);
+    received.append(buf, n);
+  }
+  CHECK(count() == 4);
 }

@@ -100,6 +100,16 @@ std::vector<std::pair<std::string, std::string>> parse_deploy_workflows(std::str
   return out;
 }
 
+namespace {
+Outcome without_envelope(Disposition disposition, std::string source_event, std::string reason) {
+  Outcome o;
+  o.disposition = disposition;
+  o.source_event = std::move(source_event);
+  o.reason = std::move(reason);
+  return o;
+}
+}  // namespace
+
 Outcome publish(Envelope env) {
   Outcome o;
   o.disposition = Disposition::publish;
@@ -109,27 +119,15 @@ Outcome publish(Envelope env) {
 }
 
 Outcome ignored(std::string source_event, std::string reason) {
-  Outcome o;
-  o.disposition = Disposition::ignored;
-  o.source_event = std::move(source_event);
-  o.reason = std::move(reason);
-  return o;
+  return without_envelope(Disposition::ignored, std::move(source_event), std::move(reason));
 }
 
 Outcome unsupported(std::string source_event, std::string reason) {
-  Outcome o;
-  o.disposition = Disposition::unsupported;
-  o.source_event = std::move(source_event);
-  o.reason = std::move(reason);
-  return o;
+  return without_envelope(Disposition::unsupported, std::move(source_event), std::move(reason));
 }
 
 Outcome dead_letter(std::string source_event, std::string reason) {
-  Outcome o;
-  o.disposition = Disposition::dead_letter;
-  o.source_event = std::move(source_event);
-  o.reason = std::move(reason);
-  return o;
+  return without_envelope(Disposition::dead_letter, std::move(source_event), std::move(reason));
 }
 
 }  // namespace fourkeys::parser

@@ -23,6 +23,15 @@ http::Response json_response(int status, boost::json::object body) {
   return r;
 }
 
+bool is_read(const http::Request& request) { return request.method == "GET" || request.method == "HEAD"; }
+
+// 405 for the health and metrics endpoints.
+http::Response read_only() {
+  auto r = http::json_error(405, "use GET");
+  r.headers.emplace_back("Allow", "GET, HEAD");
+  return r;
+}
+
 Headers to_headers(const http::Request& request) {
   Headers h;
   for (const auto& [k, v] : request.headers) h.add(k, v);
@@ -34,7 +43,10 @@ Headers to_headers(const http::Request& request) {
 WebhookRouter::WebhookRouter(RouterSettings settings, std::vector<std::unique_ptr<Source>> sources,
                              EventProducer& producer, ReceiverMetrics& metrics)
     : settings_(std::move(settings)), sources_(std::move(sources)), producer_(producer),
-      metrics_(metrics) {
+      metrics_(metrics),
+      // Senders should come back once the longest wait for Kafka has passed.
+      retry_after_(std::to_string(
+          std::max<long long>(1, static_cast<long long>(std::ceil(settings_.ack_timeout.count() / 1000.0))))) {
   sweeper_ = std::thread([this] { sweep_deadlines(); });
 }
 
@@ -83,19 +95,11 @@ const Source* WebhookRouter::detect_source(const http::Request& request) const {
 void WebhookRouter::handle(http::Request request, http::Responder respond) {
   const std::string& path = request.path;
   if (path == "/healthz") {
-    if (request.method != "GET" && request.method != "HEAD") {
-      auto r = http::json_error(405, "use GET");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      return answer(request, "", "", std::move(r), respond);
-    }
+    if (!is_read(request)) return answer(request, "", "", read_only(), respond);
     return respond(json_response(200, {{"status", "ok"}}));
   }
   if (path == "/readyz") {
-    if (request.method != "GET" && request.method != "HEAD") {
-      auto r = http::json_error(405, "use GET");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      return answer(request, "", "", std::move(r), respond);
-    }
+    if (!is_read(request)) return answer(request, "", "", read_only(), respond);
     const KafkaHealth h = producer_.health();
     const bool ready = h.metadata_ok && h.topics_ok;
     boost::json::object body{{"status", ready ? "ready" : "not_ready"}};
@@ -103,11 +107,7 @@ void WebhookRouter::handle(http::Request request, http::Responder respond) {
     return respond(json_response(ready ? 200 : 503, std::move(body)));
   }
   if (path == "/metrics") {
-    if (request.method != "GET" && request.method != "HEAD") {
-      auto r = http::json_error(405, "use GET");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      return answer(request, "", "", std::move(r), respond);
-    }
+    if (!is_read(request)) return answer(request, "", "", read_only(), respond);
     metrics_.set_in_flight(static_cast<double>(producer_.in_flight()));
     metrics_.set_producer_rebuilds(static_cast<double>(producer_.rebuilds()));
     http::Response r;
@@ -208,9 +208,7 @@ void WebhookRouter::handle_post(const Source& source, http::Request request, htt
 
 void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<http::Request> request, std::string source,
                             std::string event, http::Response accepted, http::Responder respond) {
-  const auto retry_after = std::to_string(
-      std::max<long long>(1, static_cast<long long>(std::ceil(settings_.ack_timeout.count() / 1000.0))));
-  auto unavailable = [retry_after](std::string_view why) {
+  auto unavailable = [retry_after = retry_after_](std::string_view why) {
     auto r = http::json_error(503, why);
     r.headers.emplace_back("Retry-After", retry_after);
     return r;

@@ -63,6 +63,7 @@ class WebhookRouter : public http::Handler {
   std::vector<std::unique_ptr<Source>> sources_;
   EventProducer& producer_;
   ReceiverMetrics& metrics_;
+  const std::string retry_after_;  // seconds, for 503 answers
 
   // Every delivery gets the same acknowledgement bound, so arrival order is
   // deadline order: a FIFO and one sweeping thread replace a timer per request.

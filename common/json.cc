@@ -29,13 +29,16 @@ bool all_finite(const boost::json::value& v) {
 }
 }  // namespace
 
-std::optional<boost::json::value> parse(std::string_view text, ParseError& error) {
-  // One parser per thread keeps its working stack between documents.
-  static thread_local boost::json::parser p({}, [] {
+std::optional<boost::json::value> parse(std::string_view text, ParseError& error, Nesting nesting) {
+  auto options_for = [](std::size_t depth) {
     boost::json::parse_options options;
-    options.max_depth = 64;
+    options.max_depth = depth;
     return options;
-  }());
+  };
+  // One parser per thread and limit keeps its working stack between documents.
+  static thread_local boost::json::parser body_parser({}, options_for(64));
+  static thread_local boost::json::parser envelope_parser({}, options_for(65));
+  boost::json::parser& p = nesting == Nesting::body ? body_parser : envelope_parser;
   // One arena per document: a body's many small strings and objects cost one
   // allocation and one release instead of one each.
   p.reset(boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 1024));

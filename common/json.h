@@ -20,7 +20,10 @@ struct ParseError {
 // and returns nullopt. Trailing non-space bytes after the value are an error,
 // as are numbers beyond the range of a double. The value owns its storage
 // (one arena per document, released when the last copy sharing it goes).
-std::optional<boost::json::value> parse(std::string_view text, ParseError& error);
+// Nesting limits: a delivery body may nest 64 levels; an envelope holds a
+// body one level down, so it may nest one more.
+enum class Nesting { body, envelope };
+std::optional<boost::json::value> parse(std::string_view text, ParseError& error, Nesting nesting = Nesting::body);
 
 // Moves `source` into `target`, keeping source's storage. Boost.JSON's move
 // assignment copies the whole tree when the two use different storage (a

@@ -1,0 +1,364 @@
+// fourkeys-worker against a real Postgres and the embedded Kafka over TCP.
+
+#include "common/kafka_reader.h"
+#include "common/time.h"
+#include "tests/integration/worker_envelopes.h"
+#include "tests/integration/worker_history.h"
+#include "tests/support/receiver_harness.h"
+#include "tests/support/worker_harness.h"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <future>
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace fourkeys;
+using namespace fourkeys::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Every derived table, as text, in a stable order.
+std::vector<std::string> derived_tables(const TestDatabase& db) {
+  std::vector<std::string> out;
+  for (const char* sql : {
+           "SELECT service, change_id, time_created, source, event_type, event_id FROM changes ORDER BY 1, 2",
+           "SELECT service, environment, deploy_id, source, status, main_commit, time_created, started_at, "
+           "commit_timestamp, rollback_flagged, rollback_detected, is_hotfix, caused_incident, change_count "
+           "FROM deployment_attempts ORDER BY 1, 3",
+           "SELECT service, environment, deploy_id, change_id, time_created, deployed_at, lead_time_seconds "
+           "FROM deployment_changes ORDER BY 1, 3, 4",
+           "SELECT service, environment, source, incident_id, status, time_created, time_acknowledged, "
+           "time_resolved, deploy_id, attribution FROM incidents ORDER BY 1, 3, 4",
+           "SELECT * FROM metrics_daily ORDER BY 1, 2, 3",
+       }) {
+    out.push_back(std::string("-- ") + sql);
+    for (auto& row : db.query(sql)) out.push_back(std::move(row));
+  }
+  return out;
+}
+
+long long count(const TestDatabase& db, const std::string& sql) { return std::stoll(db.scalar(sql)); }
+
+bool all_stored(const TestDatabase& db, std::size_t expected) {
+  try {
+    return count(db, "SELECT count(*) FROM events_raw") == static_cast<long long>(expected);
+  } catch (...) {
+    return false;  // not migrated yet
+  }
+}
+
+std::string day_time(int days_ago, const std::string& hhmmss) {
+  const EpochMillis day = (now_millis() / 86'400'000 - days_ago) * 86'400'000;
+  return format_time(day).substr(0, 11) + hhmmss + ".000Z";
+}
+
+int run_worker_once(const std::string& brokers, const std::string& url, const std::vector<std::string>& args) {
+  std::vector<std::string> full = args;
+  ChildProcess p(worker_binary(), full, {{"FOURKEYS_KAFKA_BROKERS", brokers}, {"FOURKEYS_DATABASE_URL", url}}, false,
+                 temp_path("worker-once") + ".log");
+  return p.wait(120s);
+}
+
+void rebuild_equals_incremental(const std::string& brokers, const TestDatabase& db) {
+  const auto incremental = derived_tables(db);
+  REQUIRE(run_worker_once(brokers, db.url(), {"--rebuild"}) == 0);
+  const auto rebuilt = derived_tables(db);
+  REQUIRE(incremental.size() == rebuilt.size());
+  for (std::size_t i = 0; i < incremental.size(); ++i) {
+    INFO("row " << i);
+    REQUIRE(incremental[i] == rebuilt[i]);
+  }
+}
+
+void check_against_reference(const TestDatabase& db, const ExpectedHistory& expected) {
+  std::map<std::tuple<std::string, std::string, std::string>, long long> actual;
+  for (const auto& row : db.query("SELECT service, deploy_id, change_id, round(lead_time_seconds)::bigint "
+                                  "FROM deployment_changes")) {
+    std::vector<std::string> f;
+    std::size_t start = 0, bar;
+    while ((bar = row.find('|', start)) != std::string::npos) {
+      f.push_back(row.substr(start, bar - start));
+      start = bar + 1;
+    }
+    f.push_back(row.substr(start));
+    actual[{f[0], f[1], f[2]}] = std::stoll(f[3]);
+  }
+  CHECK(actual == expected.lead_times);
+  for (const auto& [service, n] : expected.deployments) {
+    INFO(service);
+    CHECK(count(db, "SELECT count(*) FROM deployments WHERE service = '" + service + "'") == n);
+  }
+  for (const auto& [key, deploy_id] : expected.attributions) {
+    INFO(key.first << " " << key.second);
+    CHECK(db.scalar("SELECT deploy_id FROM incidents WHERE service = '" + key.first + "' AND incident_id = '" +
+                    key.second + "'") == deploy_id);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> as_messages(const std::vector<HistoryEvent>& events) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : events) out.emplace_back(e.service, e.envelope);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("several workers starting at once apply each migration exactly once", "[worker]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  std::vector<std::future<int>> runs;
+  for (int i = 0; i < 3; ++i) {
+    runs.push_back(std::async(std::launch::async,
+                              [&] { return run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}); }));
+  }
+  for (auto& r : runs) CHECK(r.get() == 0);
+  const long long versions = count(db, "SELECT count(*) FROM schema_migrations");
+  CHECK(versions >= 4);
+  CHECK(count(db, "SELECT count(DISTINCT version) FROM schema_migrations") == versions);
+  // Running again changes nothing.
+  CHECK(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
+  CHECK(count(db, "SELECT count(*) FROM schema_migrations") == versions);
+  CHECK(count(db, "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
+                  "('events_raw','changes','deployments','deployment_changes','incidents','metrics_daily',"
+                  "'dora_summary','ingest_offsets','deployment_attempts')") == 9);
+}
+
+TEST_CASE("a push, a deployment and an incident end in the metric tables, to the second", "[worker]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  WorkerProcess worker(kafka.brokers(), db.url());
+  REQUIRE(worker.wait_ready(30s));
+  EnvelopePublisher publisher(kafka.brokers());
+  const std::string svc = "acme/checkout";
+  const std::string c1(40, '1'), c2(40, '2');
+  publisher.publish(svc, push_envelope("github:p1", svc, std::string(40, '0'), c2,
+                                       {{c1, day_time(2, "10:00:00")}, {c2, day_time(2, "11:00:00")}}));
+  publisher.publish(svc, deployment_envelope("github:d1", svc, deployed("555", c2, "success", day_time(2, "12:00:00"))));
+  publisher.publish(svc, incident_envelope("pagerduty:i1", svc,
+                                           incident("PINC1", "open", day_time(2, "12:30:00"))));
+  publisher.publish(svc, incident_envelope("pagerduty:i2", svc,
+                                           incident("PINC1", "resolved", day_time(2, "12:30:00"), day_time(2, "13:30:00"))));
+
+  REQUIRE(eventually([&] { return all_stored(db, 4) && count(db, "SELECT count(*) FROM incidents WHERE time_resolved IS NOT NULL") == 1; }, 30s));
+  CHECK(db.query("SELECT change_id, lead_time_seconds FROM deployment_changes ORDER BY change_id") ==
+        std::vector<std::string>{c1 + "|7200", c2 + "|3600"});
+  CHECK(db.query("SELECT deploy_id, commit_sha, status, is_rollback, is_hotfix, caused_incident FROM deployments") ==
+        std::vector<std::string>{"github:555|" + c2 + "|success|f|f|t"});
+  CHECK(db.query("SELECT incident_id, deploy_id, attribution, extract(epoch FROM resolved_at - detected_at) "
+                 "FROM incidents") == std::vector<std::string>{"PINC1|github:555|window|3600.000000"});
+  CHECK(db.query("SELECT deployments, failed_deployments, changes_deployed, lead_time_median_seconds, "
+                 "incidents_opened, incidents_resolved, restore_median_seconds FROM metrics_daily") ==
+        std::vector<std::string>{"1|1|2|5400|1|1|3600"});
+  CHECK(db.query("SELECT deployments, change_failure_rate, lead_time_median_seconds, restore_median_seconds, "
+                 "change_failure_rate_rating FROM dora_summary WHERE window_days = 7") ==
+        std::vector<std::string>{"1|100|5400|3600|low"});
+  // The seed's weekly change-failure-rate SQL runs unchanged.
+  CHECK(db.query("SELECT count(*) FROM deployments WHERE environment = 'production' "
+                 "AND deployed_at >= NOW() - INTERVAL '30 days'") == std::vector<std::string>{"1"});
+  CHECK(count(db, "SELECT count(*) FROM ingest_offsets") >= 1);
+  rebuild_equals_incremental(kafka.brokers(), db);
+}
+
+TEST_CASE("late pushes, redeliveries and re-publishes change nothing twice", "[worker]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  WorkerProcess worker(kafka.brokers(), db.url());
+  REQUIRE(worker.wait_ready(30s));
+  EnvelopePublisher publisher(kafka.brokers());
+  const std::string svc = "acme/late";
+  const std::string c1(40, 'a'), c2(40, 'b');
+  // The deployment arrives before the push that explains it.
+  const auto deploy = deployment_envelope("github:d1", svc, deployed("77", c2, "success", day_time(1, "12:00:00")));
+  publisher.publish(svc, deploy);
+  REQUIRE(eventually([&] { return count(db, "SELECT count(*) FROM deployments") == 1; }, 30s));
+  CHECK(count(db, "SELECT count(*) FROM deployment_changes") == 0);
+  const auto push = push_envelope("github:p1", svc, std::string(40, '0'), c2,
+                                  {{c1, day_time(1, "09:00:00")}, {c2, day_time(1, "11:30:00")}});
+  publisher.publish(svc, push);
+  REQUIRE(eventually([&] { return count(db, "SELECT count(*) FROM deployment_changes") == 2; }, 30s));
+  CHECK(db.query("SELECT lead_time_seconds FROM deployment_changes ORDER BY change_id") ==
+        std::vector<std::string>{"10800", "1800"});
+  const auto before = derived_tables(db);
+
+  // The same envelopes again, several times, in one batch and across batches.
+  publisher.publish_all({{svc, push}, {svc, deploy}, {svc, push}, {svc, deploy}});
+  publisher.publish(svc, deploy);
+  const std::string marker = deployment_envelope("github:marker", "acme/marker", deployed("1", c1, "success", day_time(0, "00:00:01")));
+  publisher.publish("acme/marker", marker);
+  REQUIRE(eventually([&] { return all_stored(db, 3); }, 30s));
+  CHECK(count(db, "SELECT count(*) FROM events_raw WHERE service = 'acme/late'") == 2);
+  CHECK(count(db, "SELECT count(*) FROM pushes") == 1);
+  CHECK(count(db, "SELECT count(*) FROM deployment_events WHERE service = 'acme/late'") == 1);
+  auto after = derived_tables(db);
+  // Only the marker service's rows are new.
+  std::vector<std::string> after_without_marker;
+  for (auto& row : after) {
+    if (row.find("acme/marker") == std::string::npos) after_without_marker.push_back(row);
+  }
+  CHECK(after_without_marker == before);
+  REQUIRE(eventually([&] {
+    const auto m = worker.get("/metrics").second;
+    return m.find("fourkeys_worker_events_duplicate_total 5") != std::string::npos;
+  }, 10s));
+}
+
+TEST_CASE("random histories in random order with duplicates give the reference result and the rebuild", "[worker][property]") {
+  for (std::uint32_t seed : {11u, 23u, 42u}) {
+    INFO("seed " << seed);
+    EmbeddedKafka kafka(true);  // a topic of its own per history
+    TestDatabase db;
+    WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "37"});
+    REQUIRE(worker.wait_ready(30s));
+    const History h = random_history(6, 12, seed, 0.15);
+    EnvelopePublisher publisher(kafka.brokers());
+    publisher.publish_all(as_messages(h.events));
+    REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
+    // The last batch may still be committing its derived rows: the offsets
+    // say when every message is done.
+    REQUIRE(eventually([&] {
+      return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets WHERE topic = 'fourkeys.events.v1'") >=
+             static_cast<long long>(h.events.size());
+    }, 30s));
+    check_against_reference(db, h.expected);
+    rebuild_equals_incremental(kafka.brokers(), db);
+  }
+}
+
+TEST_CASE("a worker killed 20 times mid-stream stores every event exactly once", "[worker][faults]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  const History h = random_history(20, 15, 7, 0.1);
+  EnvelopePublisher publisher(kafka.brokers());
+  std::atomic<bool> done{false};
+  std::thread producer([&] {
+    const auto messages = as_messages(h.events);
+    for (std::size_t i = 0; i < messages.size(); i += 50) {
+      publisher.publish_all({messages.begin() + static_cast<std::ptrdiff_t>(i),
+                             messages.begin() + static_cast<std::ptrdiff_t>(std::min(i + 50, messages.size()))});
+      std::this_thread::sleep_for(20ms);
+    }
+    done = true;
+  });
+  std::mt19937 rng(99);
+  int kills = 0;
+  while (kills < 20) {
+    WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "25"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 1500)(rng)));
+    worker.process().signal(SIGKILL);
+    worker.process().wait(10s);
+    ++kills;
+  }
+  producer.join();
+  REQUIRE(done);
+  WorkerProcess worker(kafka.brokers(), db.url());
+  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 120s));
+  REQUIRE(eventually([&] {
+    return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size());
+  }, 60s));
+  CHECK(kills == 20);
+  CHECK(count(db, "SELECT count(*) FROM pushes") + count(db, "SELECT count(*) FROM deployment_events") +
+            count(db, "SELECT count(*) FROM incident_events") ==
+        static_cast<long long>(h.expected.unique_events));
+  check_against_reference(db, h.expected);
+  rebuild_equals_incremental(kafka.brokers(), db);
+}
+
+TEST_CASE("Postgres stopped and restarted mid-stream: nothing lost or doubled", "[worker][faults]") {
+  EmbeddedKafka kafka(true);
+  PostgresCluster cluster;
+  TestDatabase db(&cluster);
+  WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "20"});
+  REQUIRE(worker.wait_ready(30s));
+  const History h = random_history(8, 12, 5, 0.1);
+  const auto messages = as_messages(h.events);
+  const std::size_t half = messages.size() / 2;
+  EnvelopePublisher publisher(kafka.brokers());
+  publisher.publish_all({messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(half)});
+  std::this_thread::sleep_for(300ms);
+  cluster.stop();
+  publisher.publish_all({messages.begin() + static_cast<std::ptrdiff_t>(half), messages.end()});
+  REQUIRE(eventually([&] { return worker.get("/readyz").first == 503; }, 20s));
+  std::this_thread::sleep_for(2s);
+  cluster.start();
+  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
+  REQUIRE(worker.wait_ready(30s));
+  REQUIRE(eventually([&] {
+    return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size());
+  }, 30s));
+  check_against_reference(db, h.expected);
+  rebuild_equals_incremental(kafka.brokers(), db);
+}
+
+TEST_CASE("two workers in one group give the same tables as one worker", "[worker][scale]") {
+  EmbeddedKafka kafka(true);
+  const History h = random_history(24, 8, 31, 0.1);
+  EnvelopePublisher publisher(kafka.brokers());
+  publisher.publish_all(as_messages(h.events));
+
+  TestDatabase pair_db, single_db;
+  {
+    WorkerProcess a(kafka.brokers(), pair_db.url(), {"--group-id", "pair"});
+    WorkerProcess b(kafka.brokers(), pair_db.url(), {"--group-id", "pair"});
+    WorkerProcess single(kafka.brokers(), single_db.url(), {"--group-id", "single"});
+    REQUIRE(eventually([&] { return all_stored(pair_db, h.expected.unique_events) && all_stored(single_db, h.expected.unique_events); }, 90s));
+    REQUIRE(eventually([&] {
+      return count(pair_db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size()) &&
+             count(single_db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size());
+    }, 60s));
+    // Both members of the pair took part.
+    CHECK(count(pair_db, "SELECT count(DISTINCT kafka_partition) FROM events_raw") > 1);
+  }
+  CHECK(derived_tables(pair_db) == derived_tables(single_db));
+  check_against_reference(pair_db, h.expected);
+}
+
+TEST_CASE("events that cannot be stored go to the dead-letter topic and the batch goes on", "[worker]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-wait", "500ms"});
+  REQUIRE(worker.wait_ready(30s));
+  TopicReader dead_letters(kafka.brokers(), "fourkeys.deadletter.v1", TopicReader::Start::end);
+  EnvelopePublisher publisher(kafka.brokers());
+  // Too long for a btree index entry (and random, so compression cannot
+  // shrink it): passes the schema, fails the insert.
+  std::string huge_service;
+  std::mt19937 rng(1);
+  for (int i = 0; i < 9000; ++i) huge_service += "abcdefghijklmnopqrstuvwxyz0123456789"[rng() % 36];
+  const std::string c1(40, 'c');
+  publisher.publish_all({
+      {"acme/ok", deployment_envelope("github:ok1", "acme/ok", deployed("1", c1, "success", day_time(1, "10:00:00")))},
+      {"acme/ok", "this is not an envelope"},
+      {"acme/ok", deployment_envelope("github:bad1", huge_service, deployed("2", c1, "success", day_time(1, "10:00:00")))},
+      {"acme/ok", deployment_envelope("github:ok2", "acme/ok", deployed("3", c1, "success", day_time(1, "11:00:00")))},
+  });
+  REQUIRE(eventually([&] { return all_stored(db, 2); }, 30s));
+  auto decode = dead_letters.find([](const ReadMessage& m) { return m.header("fourkeys_stage") == "decode"; }, 20s);
+  REQUIRE(decode);
+  CHECK(decode->value == "this is not an envelope");
+  CHECK(decode->header("fourkeys_reason")->find("not JSON") != std::string::npos);
+  auto apply = dead_letters.find([](const ReadMessage& m) { return m.header("fourkeys_stage") == "apply"; }, 20s);
+  REQUIRE(apply);
+  CHECK(apply->value.find("github:bad1") != std::string::npos);
+  CHECK(count(db, "SELECT count(*) FROM deployments WHERE service = 'acme/ok'") == 2);
+  const auto metrics = worker.get("/metrics").second;
+  CHECK(metrics.find("fourkeys_worker_dead_letters_total{stage=\"apply\"} 1") != std::string::npos);
+  CHECK(metrics.find("fourkeys_worker_dead_letters_total{stage=\"decode\"} 1") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM finishes the current batch and exits cleanly", "[worker]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  WorkerProcess worker(kafka.brokers(), db.url());
+  REQUIRE(worker.wait_ready(30s));
+  EnvelopePublisher publisher(kafka.brokers());
+  const History h = random_history(3, 4, 3, 0);
+  publisher.publish_all(as_messages(h.events));
+  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 30s));
+  worker.process().signal(SIGTERM);
+  CHECK(worker.process().wait(20s) == 0);
+  CHECK(worker.log().find("\"msg\":\"stopped\"") != std::string::npos);
+}

@@ -1,0 +1,142 @@
+#include "worker/apply.h"
+
+#include "worker/pg_text.h"
+
+#include <pqxx/pqxx>
+
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace fourkeys::worker {
+namespace {
+
+const std::vector<std::string> kRawColumns{
+    "id", "source", "event_type", "kind", "service", "team", "repository", "environment", "signature",
+    "time_created", "received_at", "envelope", "kafka_topic", "kafka_partition", "kafka_offset"};
+
+const std::vector<std::string> kChangeColumns{"service", "change_id", "time_created", "source", "event_type",
+                                              "event_id", "repository", "author", "title"};
+
+void add_raw_row(CopyRows& rows, const BatchEvent& e) {
+  const DecodedEvent& d = e.event;
+  rows.text(d.id).text(d.source).text(d.source_event).text(d.kind).text(d.service)
+      .text_or_null(d.team).text_or_null(d.repository).text_or_null(d.environment).text(d.signature)
+      .time(d.occurred_at).time(d.received_at).text(e.message->value)
+      .text(e.message->topic).integer(e.message->partition).integer(e.message->offset);
+  rows.end_row();
+}
+
+void add_base_rows(const DecodedEvent& d, CopyRows& pushes, CopyRows& changes, CopyRows& deployments,
+                   CopyRows& incidents) {
+  if (d.push) {
+    const PushRow& p = *d.push;
+    pushes.text(p.event_id).text(d.service).text_or_null(p.repository).text_or_null(p.ref)
+        .text_or_null(p.before).text_or_null(p.after).text_array(p.commit_shas).time(p.time_created);
+    pushes.end_row();
+  }
+  for (const ChangeRow& c : d.changes) {
+    changes.text(d.service).text(c.change_id).time(c.time_created).text(c.source).text(c.event_type)
+        .text(c.event_id).text_or_null(c.repository).text_or_null(c.author).text_or_null(c.title);
+    changes.end_row();
+  }
+  if (d.deployment) {
+    const DeploymentEventRow& r = *d.deployment;
+    deployments.text(r.event_id).text(d.service).text(r.environment).text(r.deploy_id).text(r.source)
+        .text(r.event_type).text_or_null(r.sha).text(r.status).time(r.started_at).time(r.finished_at)
+        .time(r.time_created).boolean(r.is_rollback).boolean(r.is_hotfix).text_array(r.additional_shas)
+        .time(r.commit_time).text_or_null(r.repository);
+    deployments.end_row();
+  }
+  if (d.incident) {
+    const IncidentEventRow& r = *d.incident;
+    incidents.text(r.event_id).text(d.service).text(r.source).text(r.event_type).text(r.incident_id)
+        .text(r.status).time(r.created_at).time(r.resolved_at).time(r.time_created)
+        .text_or_null(r.root_cause_sha).text_or_null(r.severity).text_or_null(r.title).text(r.environment);
+    incidents.end_row();
+  }
+}
+
+}  // namespace
+
+void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
+  tx.exec("CREATE TEMP TABLE IF NOT EXISTS incoming_changes (LIKE changes) ON COMMIT DELETE ROWS");
+  CopyRows pushes, changes, deployments, incidents;
+  for (const DecodedEvent* e : events) add_base_rows(*e, pushes, changes, deployments, incidents);
+  copy_into(tx, "pushes",
+            {"event_id", "service", "repository", "ref", "before_sha", "after_sha", "commit_shas", "time_created"},
+            pushes);
+  copy_into(tx, "deployment_events",
+            {"event_id", "service", "environment", "deploy_id", "source", "event_type", "sha", "status",
+             "started_at", "finished_at", "time_created", "is_rollback", "is_hotfix", "additional_shas",
+             "commit_time", "repository"},
+            deployments);
+  copy_into(tx, "incident_events",
+            {"event_id", "service", "source", "event_type", "incident_id", "status", "created_at", "resolved_at",
+             "time_created", "root_cause_sha", "severity", "title", "environment"},
+            incidents);
+  if (changes.rows() > 0) {
+    copy_into(tx, "incoming_changes", kChangeColumns, changes);
+    // The earliest (time_created, event_id) report of a commit wins, whatever
+    // order the reports arrive in.
+    tx.exec(
+        "INSERT INTO changes "
+        "SELECT DISTINCT ON (service, change_id) * FROM incoming_changes "
+        "ORDER BY service, change_id, time_created, event_id "
+        "ON CONFLICT (service, change_id) DO UPDATE SET "
+        " time_created = EXCLUDED.time_created, source = EXCLUDED.source, event_type = EXCLUDED.event_type,"
+        " event_id = EXCLUDED.event_id, repository = EXCLUDED.repository, author = EXCLUDED.author,"
+        " title = EXCLUDED.title "
+        "WHERE (EXCLUDED.time_created, EXCLUDED.event_id) < (changes.time_created, changes.event_id)");
+  }
+}
+
+ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events) {
+  ApplyResult result;
+  if (events.empty()) return result;
+
+  // Temporary tables live as long as the connection; their rows as long as
+  // the transaction.
+  tx.exec(
+      "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events_raw INCLUDING DEFAULTS) "
+      "ON COMMIT DELETE ROWS");
+
+  std::unordered_set<std::string> seen;
+  std::vector<const BatchEvent*> unique;
+  unique.reserve(events.size());
+  CopyRows raw;
+  for (const BatchEvent& e : events) {
+    if (!seen.insert(e.event.id).second) {
+      ++result.duplicates;
+      continue;
+    }
+    unique.push_back(&e);
+    add_raw_row(raw, e);
+  }
+  copy_into(tx, "incoming_events", kRawColumns, raw);
+
+  // Inserting in id order keeps two workers that replay the same events
+  // during a rebalance from deadlocking on each other's rows.
+  const pqxx::result inserted = tx.exec(
+      "INSERT INTO events_raw SELECT * FROM incoming_events ORDER BY id "
+      "ON CONFLICT (id) DO NOTHING RETURNING id");
+  std::unordered_set<std::string> fresh;
+  fresh.reserve(inserted.size());
+  for (const auto& row : inserted) fresh.insert(row[0].c_str());
+  result.duplicates += unique.size() - fresh.size();
+  result.stored = fresh.size();
+
+  std::vector<const DecodedEvent*> stored;
+  std::set<std::string> services;
+  for (const BatchEvent* e : unique) {
+    if (!fresh.count(e->event.id)) continue;
+    services.insert(e->event.service);
+    ++result.stored_by_kind[e->event.kind];
+    stored.push_back(&e->event);
+  }
+  write_base_rows(tx, stored);
+  result.services.assign(services.begin(), services.end());
+  return result;
+}
+
+}  // namespace fourkeys::worker

@@ -1,0 +1,37 @@
+// Apply stage: stores a batch's events and their base rows, inside the
+// batch's transaction. Idempotent by envelope id: an event already stored
+// (a redelivery, a re-publish, a batch replayed after a crash) writes nothing
+// and touches no service.
+#pragma once
+
+#include "worker/batch.h"
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pqxx {
+class transaction_base;
+}
+
+namespace fourkeys::worker {
+
+struct ApplyResult {
+  std::vector<std::string> services;        // services with new rows, sorted, unique
+  std::size_t stored = 0;                   // events new to the database
+  std::size_t duplicates = 0;               // already stored (or twice in the batch)
+  std::map<std::string, std::size_t> stored_by_kind;
+};
+
+// Writes `events` (any order; duplicates allowed) with a few COPY and
+// INSERT ... SELECT statements, not one round trip per row. Throws pqxx
+// exceptions; the caller owns the transaction and rolls it back on error.
+ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events);
+
+// Writes the base rows (changes, pushes, deployment_events, incident_events)
+// of events known to be absent from them: the new events of a batch, or
+// every event during a rebuild.
+void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events);
+
+}  // namespace fourkeys::worker

@@ -1,0 +1,64 @@
+// The worker's main loop: poll a batch, process it, commit the Kafka hint,
+// repeat; on Postgres or Kafka trouble, pause consumption, back off, and
+// resume from the offsets stored in Postgres. Runs on the calling thread;
+// stop() may be called from any thread and lets the current batch finish.
+#pragma once
+
+#include "worker/batch_processor.h"
+#include "worker/consume.h"
+#include "worker/worker_metrics.h"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+
+namespace fourkeys::worker {
+
+class Database;
+
+struct LoopSettings {
+  std::size_t batch_size = 2000;
+  std::chrono::milliseconds batch_wait{200};
+  std::chrono::milliseconds backoff_min{200};
+  std::chrono::milliseconds backoff_max{10000};
+};
+
+// What /readyz reports.
+struct Readiness {
+  bool ready = false;
+  std::string detail;
+};
+
+class BatchLoop {
+ public:
+  // Everything passed in must outlive the loop.
+  BatchLoop(LoopSettings settings, Database& database, GroupConsumer& consumer, BatchProcessor& processor,
+            WorkerMetrics& metrics);
+
+  // Returns after stop(), once the batch in progress is stored.
+  void run();
+  void stop();
+
+  Readiness readiness() const;
+  // Called by the consumer's gap reporter.
+  void gap_found(const OffsetGap& gap, bool halted);
+
+ private:
+  void set_state(bool database_ok, const std::string& detail);
+  // Asks Postgres for `SELECT 1` and records the answer for /readyz.
+  void check_database();
+
+  LoopSettings settings_;
+  Database& database_;
+  GroupConsumer& consumer_;
+  BatchProcessor& processor_;
+  WorkerMetrics& metrics_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex state_mutex_;
+  bool database_ok_ = false;
+  std::string database_detail_ = "starting";
+  std::string gap_detail_;
+};
+
+}  // namespace fourkeys::worker

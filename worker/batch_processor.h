@@ -1,0 +1,74 @@
+// Runs one consumed batch through decode → apply → materialize → commit, in
+// one Postgres transaction. Either the whole batch (its events, base rows,
+// derived rows, metric rows and offsets) is stored, or none of it.
+//
+// Events that cannot be stored go to the dead-letter topic with the reason,
+// and the batch goes on: envelopes that fail decoding at once, and events
+// that make a statement fail (found by retrying the batch one event per
+// transaction). Dead letters are sent, and acknowledged by Kafka, before the
+// transaction commits; a batch replayed after a crash may send one again
+// (dead letters are at-least-once; stored events are exactly-once).
+#pragma once
+
+#include "worker/batch.h"
+#include "worker/materialize.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fourkeys::worker {
+
+class Database;
+
+struct DeadLetter {
+  const ConsumedMessage* message = nullptr;
+  std::string stage;   // decode, apply
+  std::string reason;  // safe to log
+};
+
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  // Returns once Kafka has every letter; throws StageUnavailable otherwise.
+  virtual void send(const std::vector<DeadLetter>& letters) = 0;
+};
+
+// Postgres or Kafka cannot take the batch now; nothing of it was stored.
+// The caller waits, seeks back to the stored offsets and tries again.
+class StageUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct BatchOutcome {
+  std::size_t messages = 0;
+  std::size_t stored = 0;
+  std::size_t duplicates = 0;
+  std::map<std::string, std::size_t> stored_by_kind;
+  std::vector<DeadLetter> dead_letters;
+  MaterializeStats materialized;
+  std::map<std::int32_t, std::int64_t> next_offsets;
+  int conflicts_retried = 0;
+  bool isolated = false;  // a statement failed and the batch was replayed event by event
+};
+
+class BatchProcessor {
+ public:
+  // `database`, `dead_letters` must outlive the processor.
+  BatchProcessor(Database& database, DeadLetterSink& dead_letters, LinkSettings settings);
+
+  // Throws StageUnavailable when Postgres or the dead-letter topic cannot be
+  // reached.
+  BatchOutcome process(const std::vector<ConsumedMessage>& batch);
+
+ private:
+  Database& database_;
+  DeadLetterSink& dead_letters_;
+  LinkSettings settings_;
+};
+
+}  // namespace fourkeys::worker

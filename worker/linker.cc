@@ -1,0 +1,429 @@
+#include "worker/linker.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace fourkeys::worker {
+namespace {
+
+// A walk that finds this many commits is following a broken or hostile
+// history (a force push onto an unrelated branch, a huge import); stopping
+// bounds the cost of a rebuild, which reruns every walk.
+constexpr std::size_t kMaxWalkedCommits = 10'000;
+
+// Issue text often names a commit by a short sha; seven characters is git's
+// own shortest abbreviation, below that a prefix would match too much.
+constexpr std::size_t kShortestShaPrefix = 7;
+
+const std::string kDefaultEnvironment = "production";
+
+// ---- small helpers --------------------------------------------------------
+
+// A report after which the sender does not change its mind about the
+// attempt; a late in_progress report must not undo a success.
+bool is_terminal(std::string_view status) {
+  return status == "success" || status == "failure" || status == "error" || status == "cancelled";
+}
+
+// Git writes forty zeros for "no commit" (a new or deleted branch); empty
+// means the sender did not say.
+bool is_null_sha(std::string_view sha) {
+  return sha.find_first_not_of('0') == std::string_view::npos;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// Rows of a group in the order they happened; the envelope id breaks ties so
+// the order never depends on how the rows arrived.
+template <typename Row>
+std::vector<const Row*> in_time_order(std::vector<const Row*> rows) {
+  std::sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) {
+    return std::tie(a->time_created, a->event_id) < std::tie(b->time_created, b->event_id);
+  });
+  return rows;
+}
+
+// Later reports may leave a field empty that an earlier one filled in.
+template <typename Row>
+std::string last_non_empty(const std::vector<const Row*>& rows, std::string Row::*field) {
+  std::string value;
+  for (const Row* row : rows) {
+    if (!(row->*field).empty()) value = row->*field;
+  }
+  return value;
+}
+
+// The earliest of the times the reports give, if any gives one.
+template <typename Row>
+std::optional<Millis> earliest_given(const std::vector<const Row*>& rows, std::optional<Millis> Row::*field) {
+  std::optional<Millis> earliest;
+  for (const Row* row : rows) {
+    if (const auto& time = row->*field) earliest = std::min(earliest.value_or(*time), *time);
+  }
+  return earliest;
+}
+
+double lead_time_seconds(Millis deployed_at, Millis commit_time) {
+  return static_cast<double>(deployed_at - commit_time) / 1000.0;
+}
+
+// ---- commit graph ---------------------------------------------------------
+
+// What the pushes and changes say about commits: each sha's parents (a sha
+// pushed to several branches has several) and each known change's time.
+class CommitGraph {
+ public:
+  CommitGraph(const std::vector<PushRow>& pushes, const std::vector<ChangeRow>& changes) {
+    for (const PushRow& push : pushes) add_push(push);
+    for (const ChangeRow& change : changes) add_change(change);
+  }
+
+  std::optional<Millis> change_time(const std::string& sha) const {
+    const auto it = change_times_.find(sha);
+    if (it == change_times_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  bool is_known_change(const std::string& sha) const { return change_times_.count(sha) > 0; }
+
+  // Sorted, so a walk visits parents in one order whatever the push order.
+  const std::set<std::string>& parents(const std::string& sha) const {
+    static const std::set<std::string> kNone;
+    const auto it = parents_.find(sha);
+    return it == parents_.end() ? kNone : it->second;
+  }
+
+ private:
+  void add_push(const PushRow& push) {
+    std::optional<std::string> previous;
+    if (!is_null_sha(push.before)) previous = push.before;
+    for (const std::string& sha : push.commit_shas) {
+      if (sha.empty()) continue;
+      add_parent(sha, previous);
+      previous = sha;
+    }
+    // `after` is the branch head; senders leave it out of the commit list
+    // when it is a merge commit or the push only moved the branch.
+    if (!is_null_sha(push.after)) add_parent(push.after, previous);
+  }
+
+  void add_parent(const std::string& sha, const std::optional<std::string>& parent) {
+    if (!parent || *parent == sha) return;
+    parents_[sha].insert(*parent);
+  }
+
+  // The earliest time wins: the same commit seen again in a later push
+  // (another branch, a rebase) was not committed again.
+  void add_change(const ChangeRow& change) {
+    if (change.change_id.empty()) return;
+    const auto [it, inserted] = change_times_.emplace(change.change_id, change.time_created);
+    if (!inserted) it->second = std::min(it->second, change.time_created);
+  }
+
+  std::map<std::string, std::set<std::string>> parents_;
+  std::map<std::string, Millis> change_times_;
+};
+
+// ---- deployments ----------------------------------------------------------
+
+// One deploy_id's reports folded, plus what linking needs and the row does
+// not carry.
+struct Deployment {
+  DeploymentRow row;
+  std::set<std::string> additional_shas;
+  std::optional<Millis> sender_commit_time;
+  std::map<std::string, Millis> changes;  // change_id → commit time
+};
+
+// The report whose status is final: the last terminal one, or the latest
+// report while the attempt is still running.
+const DeploymentEventRow& final_report(const std::vector<const DeploymentEventRow*>& reports) {
+  for (auto it = reports.rbegin(); it != reports.rend(); ++it) {
+    if (is_terminal((*it)->status)) return **it;
+  }
+  return *reports.back();
+}
+
+// The sender's start time when it gave one; otherwise the first report
+// saying the attempt was queued or running.
+std::optional<Millis> started_at(const std::vector<const DeploymentEventRow*>& reports) {
+  if (const auto given = earliest_given(reports, &DeploymentEventRow::started_at)) return given;
+  for (const DeploymentEventRow* report : reports) {
+    if (!is_terminal(report->status)) return report->time_created;
+  }
+  return std::nullopt;
+}
+
+Deployment fold_deployment(const std::vector<const DeploymentEventRow*>& reports) {
+  const DeploymentEventRow& final = final_report(reports);
+  Deployment deployment;
+  DeploymentRow& row = deployment.row;
+  row.deploy_id = final.deploy_id;
+  row.source = reports.front()->source;
+  row.environment = final.environment.empty() ? kDefaultEnvironment : final.environment;
+  row.status = final.status;
+  row.main_commit = last_non_empty(reports, &DeploymentEventRow::sha);
+  row.repository = last_non_empty(reports, &DeploymentEventRow::repository);
+  row.deployed_at = final.finished_at.value_or(final.time_created);
+  row.started_at = started_at(reports);
+  for (const DeploymentEventRow* report : reports) {
+    row.rollback_flagged = row.rollback_flagged || report->is_rollback;
+    row.is_hotfix = row.is_hotfix || report->is_hotfix;
+    for (const std::string& sha : report->additional_shas) {
+      if (!sha.empty()) deployment.additional_shas.insert(sha);
+    }
+    if (report->commit_time) deployment.sender_commit_time = report->commit_time;
+  }
+  return deployment;
+}
+
+std::vector<Deployment> fold_deployments(const std::vector<DeploymentEventRow>& events) {
+  std::map<std::string, std::vector<const DeploymentEventRow*>> by_deploy_id;
+  for (const DeploymentEventRow& event : events) by_deploy_id[event.deploy_id].push_back(&event);
+  std::vector<Deployment> deployments;
+  deployments.reserve(by_deploy_id.size());
+  for (const auto& [deploy_id, reports] : by_deploy_id) {
+    deployments.push_back(fold_deployment(in_time_order(reports)));
+  }
+  std::sort(deployments.begin(), deployments.end(), [](const Deployment& a, const Deployment& b) {
+    return std::tie(a.row.deployed_at, a.row.deploy_id) < std::tie(b.row.deployed_at, b.row.deploy_id);
+  });
+  return deployments;
+}
+
+// The successful deployments of each environment, in the order they
+// finished (`deployments` is already in that order).
+std::map<std::string, std::vector<Deployment*>> successful_by_environment(std::vector<Deployment>& deployments) {
+  std::map<std::string, std::vector<Deployment*>> by_environment;
+  for (Deployment& deployment : deployments) {
+    if (deployment.row.status == "success") by_environment[deployment.row.environment].push_back(&deployment);
+  }
+  return by_environment;
+}
+
+// ---- changes of a deployment ----------------------------------------------
+
+// The known changes reachable from `head` without passing a commit the
+// environment already has: the commits this deployment brings.
+std::map<std::string, Millis> walk_new_changes(const CommitGraph& graph, const std::string& head,
+                                               const std::set<std::string>& in_env) {
+  std::map<std::string, Millis> found;
+  if (head.empty() || in_env.count(head) > 0) return found;
+  std::set<std::string> visited{head};
+  std::deque<std::string> queue{head};
+  while (!queue.empty()) {
+    const std::string sha = std::move(queue.front());
+    queue.pop_front();
+    if (const auto time = graph.change_time(sha)) found.emplace(sha, *time);
+    for (const std::string& parent : graph.parents(sha)) {
+      if (visited.size() >= kMaxWalkedCommits) break;
+      if (in_env.count(parent) > 0 || !visited.insert(parent).second) continue;
+      queue.push_back(parent);
+    }
+  }
+  return found;
+}
+
+void collect_changes(const CommitGraph& graph, const std::set<std::string>& in_env, Deployment& deployment) {
+  const std::string& head = deployment.row.main_commit;
+  deployment.changes = walk_new_changes(graph, head, in_env);
+  // An API sender reports its commit's time itself and sends no pushes.
+  if (!head.empty() && in_env.count(head) == 0 && !graph.is_known_change(head) && deployment.sender_commit_time) {
+    deployment.changes.emplace(head, *deployment.sender_commit_time);
+  }
+  for (const std::string& sha : deployment.additional_shas) {
+    if (in_env.count(sha) > 0) continue;
+    if (const auto time = graph.change_time(sha)) deployment.changes.emplace(sha, *time);
+  }
+  deployment.row.change_count = static_cast<int>(deployment.changes.size());
+}
+
+// Links one environment's successful deployments in the order they finished:
+// each brings what the environment did not have yet.
+void link_environment(const CommitGraph& graph, const std::vector<Deployment*>& deployments) {
+  std::set<std::string> in_env;
+  const Deployment* previous = nullptr;
+  for (Deployment* deployment : deployments) {
+    const std::string& head = deployment->row.main_commit;
+    // Deploying again what an earlier deployment brought, after something
+    // else, goes back in history; deploying the same sha twice in a row is
+    // a redeploy.
+    deployment->row.rollback_detected =
+        !head.empty() && in_env.count(head) > 0 && previous != nullptr && previous->row.main_commit != head;
+    collect_changes(graph, in_env, *deployment);
+    if (!head.empty()) in_env.insert(head);
+    for (const auto& [sha, time] : deployment->changes) in_env.insert(sha);
+    previous = deployment;
+  }
+}
+
+std::optional<Millis> main_commit_time(const CommitGraph& graph, const Deployment& deployment) {
+  if (const auto known = graph.change_time(deployment.row.main_commit)) return known;
+  return deployment.sender_commit_time;
+}
+
+// ---- incidents ------------------------------------------------------------
+
+std::optional<Millis> acknowledged_at(const std::vector<const IncidentEventRow*>& reports) {
+  for (const IncidentEventRow* report : reports) {
+    if (report->status == "acknowledged") return report->time_created;
+  }
+  return std::nullopt;
+}
+
+// Only the latest report decides: an open or acknowledged report after a
+// resolution reopens the incident and clears it.
+std::optional<Millis> resolved_at(const std::vector<const IncidentEventRow*>& reports) {
+  const IncidentEventRow& last = *reports.back();
+  if (last.status != "resolved") return std::nullopt;
+  return last.resolved_at.value_or(last.time_created);
+}
+
+IncidentRow fold_incident(const std::vector<const IncidentEventRow*>& reports) {
+  const IncidentEventRow& first = *reports.front();
+  IncidentRow row;
+  row.source = first.source;
+  row.incident_id = first.incident_id;
+  row.status = reports.back()->status;
+  row.time_created = earliest_given(reports, &IncidentEventRow::created_at).value_or(first.time_created);
+  row.time_acknowledged = acknowledged_at(reports);
+  row.time_resolved = resolved_at(reports);
+  row.severity = last_non_empty(reports, &IncidentEventRow::severity);
+  row.title = last_non_empty(reports, &IncidentEventRow::title);
+  row.root_cause_sha = last_non_empty(reports, &IncidentEventRow::root_cause_sha);
+  row.environment = last_non_empty(reports, &IncidentEventRow::environment);
+  if (row.environment.empty()) row.environment = kDefaultEnvironment;
+  return row;
+}
+
+std::vector<IncidentRow> fold_incidents(const std::vector<IncidentEventRow>& events) {
+  std::map<std::pair<std::string, std::string>, std::vector<const IncidentEventRow*>> by_incident;
+  for (const IncidentEventRow& event : events) by_incident[{event.source, event.incident_id}].push_back(&event);
+  std::vector<IncidentRow> incidents;
+  incidents.reserve(by_incident.size());
+  // The map's order is (source, incident_id), the output order.
+  for (const auto& [key, reports] : by_incident) incidents.push_back(fold_incident(in_time_order(reports)));
+  return incidents;
+}
+
+// ---- attribution ----------------------------------------------------------
+
+// Which deployment of one environment an incident is attributed to.
+class EnvironmentAttributor {
+ public:
+  // `deployments`: the environment's successful deployments, linked, in the
+  // order they finished.
+  explicit EnvironmentAttributor(std::vector<Deployment*> deployments) : deployments_(std::move(deployments)) {
+    for (std::size_t position = 0; position < deployments_.size(); ++position) {
+      const Deployment& deployment = *deployments_[position];
+      // emplace keeps the first, so each sha maps to the earliest deployment.
+      if (!deployment.row.main_commit.empty()) first_with_sha_.emplace(deployment.row.main_commit, position);
+      for (const auto& [sha, time] : deployment.changes) first_with_sha_.emplace(sha, position);
+    }
+  }
+
+  // The earliest deployment that brought the root-cause commit, named in
+  // full or by a short sha.
+  Deployment* by_root_cause(const std::string& sha) const {
+    if (sha.empty()) return nullptr;
+    const bool may_be_short = sha.size() >= kShortestShaPrefix;
+    std::optional<std::size_t> earliest;
+    // The map is sorted, so every stored sha that starts with `sha` follows
+    // its lower bound: `sha` itself first, then the longer ones.
+    for (auto it = first_with_sha_.lower_bound(sha); it != first_with_sha_.end(); ++it) {
+      const auto& [stored, position] = *it;
+      if (!starts_with(stored, sha)) break;
+      if (stored.size() == sha.size() || may_be_short) earliest = std::min(earliest.value_or(position), position);
+    }
+    return earliest ? deployments_[*earliest] : nullptr;
+  }
+
+  // The last deployment that finished at most `window` before the incident
+  // opened.
+  Deployment* by_window(Millis opened_at, Millis window) const {
+    if (window <= 0) return nullptr;
+    const auto after = std::upper_bound(deployments_.begin(), deployments_.end(), opened_at,
+                                        [](Millis time, const Deployment* d) { return time < d->row.deployed_at; });
+    if (after == deployments_.begin()) return nullptr;
+    Deployment* latest = *std::prev(after);
+    return opened_at - latest->row.deployed_at <= window ? latest : nullptr;
+  }
+
+ private:
+  std::vector<Deployment*> deployments_;
+  std::map<std::string, std::size_t> first_with_sha_;  // sha → position in deployments_
+};
+
+void attribute(IncidentRow& incident, const EnvironmentAttributor& attributor, const LinkSettings& settings) {
+  if (Deployment* cause = attributor.by_root_cause(incident.root_cause_sha)) {
+    incident.deploy_id = cause->row.deploy_id;
+    incident.attribution = "root_cause";
+    cause->row.caused_incident = true;
+  } else if (Deployment* last = attributor.by_window(incident.time_created, settings.attribution_window)) {
+    incident.deploy_id = last->row.deploy_id;
+    incident.attribution = "window";
+    last->row.caused_incident = true;
+  }
+}
+
+// ---- output ---------------------------------------------------------------
+
+std::vector<DeploymentChangeRow> change_rows(const std::vector<Deployment>& deployments) {
+  std::vector<DeploymentChangeRow> rows;
+  for (const Deployment& deployment : deployments) {
+    for (const auto& [sha, commit_time] : deployment.changes) {
+      DeploymentChangeRow row;
+      row.deploy_id = deployment.row.deploy_id;
+      row.environment = deployment.row.environment;
+      row.change_id = sha;
+      row.commit_time = commit_time;
+      row.deployed_at = deployment.row.deployed_at;
+      row.lead_time_seconds = lead_time_seconds(deployment.row.deployed_at, commit_time);
+      rows.push_back(std::move(row));
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [](const DeploymentChangeRow& a, const DeploymentChangeRow& b) {
+    return std::tie(a.deploy_id, a.change_id) < std::tie(b.deploy_id, b.change_id);
+  });
+  return rows;
+}
+
+}  // namespace
+
+DerivedService derive_service(const ServiceHistory& history, const LinkSettings& settings) {
+  const CommitGraph graph(history.pushes, history.changes);
+  std::vector<Deployment> deployments = fold_deployments(history.deployment_events);
+  const auto successful = successful_by_environment(deployments);
+  for (const auto& [environment, in_order] : successful) link_environment(graph, in_order);
+  for (Deployment& deployment : deployments) deployment.row.commit_time = main_commit_time(graph, deployment);
+
+  std::map<std::string, EnvironmentAttributor> attributors;
+  for (const auto& [environment, in_order] : successful) {
+    attributors.emplace(environment, EnvironmentAttributor(in_order));
+  }
+  std::vector<IncidentRow> incidents = fold_incidents(history.incident_events);
+  for (IncidentRow& incident : incidents) {
+    const auto it = attributors.find(incident.environment);
+    if (it != attributors.end()) attribute(incident, it->second, settings);
+  }
+
+  DerivedService derived;
+  derived.service = history.service;
+  derived.deployment_changes = change_rows(deployments);
+  for (Deployment& deployment : deployments) derived.deployments.push_back(std::move(deployment.row));
+  derived.incidents = std::move(incidents);
+  return derived;
+}
+
+}  // namespace fourkeys::worker

@@ -1,0 +1,99 @@
+#include "worker/worker_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
+
+namespace fourkeys::worker {
+
+struct WorkerMetrics::Families {
+  prometheus::Family<prometheus::Counter>& applied;
+  prometheus::Counter& duplicates;
+  prometheus::Family<prometheus::Counter>& dead_letters;
+  prometheus::Histogram& batch_size;
+  prometheus::Histogram& batch_seconds;
+  prometheus::Counter& batches_failed;
+  prometheus::Family<prometheus::Gauge>& lag;
+  prometheus::Family<prometheus::Counter>& gaps;
+  prometheus::Gauge& database_up;
+  prometheus::Gauge& assigned;
+  prometheus::Gauge& rebuild_progress;
+  std::mutex lag_mutex;
+  std::vector<std::int32_t> lag_partitions;
+};
+
+WorkerMetrics::WorkerMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& r = *registry_;
+  f_.reset(new Families{
+      prometheus::BuildCounter().Name("fourkeys_worker_events_applied_total")
+          .Help("Events stored for the first time, by kind").Register(r),
+      prometheus::BuildCounter().Name("fourkeys_worker_events_duplicate_total")
+          .Help("Events consumed again that were already stored (redeliveries, replays)").Register(r).Add({}),
+      prometheus::BuildCounter().Name("fourkeys_worker_dead_letters_total")
+          .Help("Messages sent to the dead-letter topic, by stage").Register(r),
+      prometheus::BuildHistogram().Name("fourkeys_worker_batch_size")
+          .Help("Messages per committed batch").Register(r)
+          .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000}),
+      prometheus::BuildHistogram().Name("fourkeys_worker_batch_duration_seconds")
+          .Help("Time to decode, apply, materialize and commit one batch").Register(r)
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}),
+      prometheus::BuildCounter().Name("fourkeys_worker_batches_failed_total")
+          .Help("Batches not stored because Postgres or Kafka was unavailable (retried)").Register(r).Add({}),
+      prometheus::BuildGauge().Name("fourkeys_worker_consumer_lag")
+          .Help("Messages on the events topic not yet read, per assigned partition").Register(r),
+      prometheus::BuildCounter().Name("fourkeys_worker_offset_gaps_total")
+          .Help("Times Kafka no longer had offsets the database had not stored (events lost)").Register(r),
+      prometheus::BuildGauge().Name("fourkeys_worker_database_up")
+          .Help("1 when the last database operation succeeded").Register(r).Add({}),
+      prometheus::BuildGauge().Name("fourkeys_worker_assigned_partitions")
+          .Help("Partitions of the events topic assigned to this worker").Register(r).Add({}),
+      prometheus::BuildGauge().Name("fourkeys_worker_rebuild_progress_ratio")
+          .Help("Progress of a running --rebuild (0 to 1)").Register(r).Add({}),
+      {},
+      {},
+  });
+}
+
+WorkerMetrics::~WorkerMetrics() = default;
+
+void WorkerMetrics::batch_done(const BatchOutcome& outcome, double seconds) {
+  for (const auto& [kind, n] : outcome.stored_by_kind) {
+    f_->applied.Add({{"kind", kind}}).Increment(static_cast<double>(n));
+  }
+  f_->duplicates.Increment(static_cast<double>(outcome.duplicates));
+  for (const auto& letter : outcome.dead_letters) f_->dead_letters.Add({{"stage", letter.stage}}).Increment();
+  f_->batch_size.Observe(static_cast<double>(outcome.messages));
+  f_->batch_seconds.Observe(seconds);
+  f_->database_up.Set(1);
+}
+
+void WorkerMetrics::batch_failed() { f_->batches_failed.Increment(); }
+
+void WorkerMetrics::set_lag(const std::vector<PartitionLag>& lag) {
+  std::lock_guard lock(f_->lag_mutex);
+  for (auto p : f_->lag_partitions) f_->lag.Remove(&f_->lag.Add({{"partition", std::to_string(p)}}));
+  f_->lag_partitions.clear();
+  for (const auto& l : lag) {
+    if (l.lag < 0) continue;
+    f_->lag.Add({{"partition", std::to_string(l.partition)}}).Set(static_cast<double>(l.lag));
+    f_->lag_partitions.push_back(l.partition);
+  }
+}
+
+void WorkerMetrics::offset_gap(const OffsetGap& gap) {
+  f_->gaps.Add({{"partition", std::to_string(gap.partition)}}).Increment();
+}
+
+void WorkerMetrics::set_database_up(bool up) { f_->database_up.Set(up ? 1 : 0); }
+void WorkerMetrics::set_assigned_partitions(std::size_t n) { f_->assigned.Set(static_cast<double>(n)); }
+void WorkerMetrics::set_rebuild_progress(double ratio) { f_->rebuild_progress.Set(ratio); }
+
+std::string WorkerMetrics::render() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace fourkeys::worker

@@ -74,6 +74,36 @@ start_postgres() {
   log "postgres on 127.0.0.1:$PG_PORT ($PG_DIR)"
 }
 
+# start_local_postgres <dir>: the persistent cluster of scripts/run in <dir>
+# (created on first use, reused after). Keeps its port in <dir>/port while it
+# is free. Sets PG_DIR, PG_PORT, FOURKEYS_DATABASE_URL.
+start_local_postgres() {
+  PG_DIR="$1"
+  local as=()
+  mkdir -p "$PG_DIR"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$PG_DIR"
+    as=(runuser -u postgres --)
+  fi
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    log "creating a Postgres cluster in $PG_DIR"
+    "${as[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U fourkeys -A trust >/dev/null
+  fi
+  PG_PORT="$(cat "$PG_DIR/port" 2>/dev/null || true)"
+  if [ -z "$PG_PORT" ] || (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then
+    PG_PORT="$(free_port)"
+  fi
+  echo "$PG_PORT" >"$PG_DIR/port"
+  "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -o \
+    "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null
+  if ! "${as[@]}" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U fourkeys -d postgres -Atc \
+      "SELECT 1 FROM pg_database WHERE datname = 'fourkeys'" | grep -q 1; then
+    "${as[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U fourkeys fourkeys
+  fi
+  export FOURKEYS_DATABASE_URL="postgresql://fourkeys@127.0.0.1:$PG_PORT/fourkeys"
+  log "postgres on 127.0.0.1:$PG_PORT ($PG_DIR)"
+}
+
 stop_postgres() {
   if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
     local as=()

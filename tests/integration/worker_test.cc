@@ -362,3 +362,61 @@ TEST_CASE("SIGTERM finishes the current batch and exits cleanly", "[worker]") {
   CHECK(worker.process().wait(20s) == 0);
   CHECK(worker.log().find("\"msg\":\"stopped\"") != std::string::npos);
 }
+
+TEST_CASE("offsets Kafka no longer has are a reported gap, never a silent jump", "[worker][gap]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  const std::string svc = "acme/gap";
+  EnvelopePublisher publisher(kafka.brokers());
+  {
+    WorkerProcess worker(kafka.brokers(), db.url());
+    REQUIRE(worker.wait_ready(30s));
+    publisher.publish(svc, deployment_envelope("github:g0", svc, deployed("0", std::string(40, 'e'), "success",
+                                                                          day_time(3, "10:00:00"))));
+    REQUIRE(eventually([&] { return all_stored(db, 1); }, 30s));
+    worker.process().signal(SIGTERM);
+    REQUIRE(worker.process().wait(20s) == 0);
+  }
+  const std::string partition = db.scalar("SELECT kafka_partition FROM events_raw");
+  // While no worker runs, more than the embedded broker keeps (5 MiB per
+  // partition) arrives for the same service, so the oldest unread messages
+  // are dropped.
+  // Random, so that the producer's compression cannot shrink it.
+  std::mt19937 rng(5);
+  std::string padding;
+  for (int i = 0; i < 100'000; ++i) padding += "abcdefghijklmnopqrstuvwxyz0123456789"[rng() % 36];
+  for (int chunk = 0; chunk < 8; ++chunk) {
+    std::vector<std::pair<std::string, std::string>> messages;
+    for (int i = 0; i < 10; ++i) {
+      const int n = chunk * 10 + i + 1;
+      auto env = deployment_envelope("github:g" + std::to_string(n), svc,
+                                     deployed(std::to_string(n), std::string(40, 'e'), "success", day_time(2, "10:00:00")));
+      // A large raw body: the envelope's raw is the last field.
+      env.insert(env.rfind('}', env.size() - 2), ",\"padding\":\"" + padding + "\"");
+      messages.emplace_back(svc, env);
+    }
+    publisher.publish_all(messages);
+  }
+
+  {
+    WorkerProcess halted(kafka.brokers(), db.url());
+    REQUIRE(eventually([&] { return halted.log().find("events lost") != std::string::npos; }, 30s));
+    const auto ready = halted.get("/readyz");
+    CHECK(ready.first == 503);
+    CHECK(ready.second.find("partition " + partition + " halted at a gap") != std::string::npos);
+    CHECK(halted.get("/metrics").second.find("fourkeys_worker_offset_gaps_total{partition=\"" + partition + "\"} 1") !=
+          std::string::npos);
+    CHECK(count(db, "SELECT count(*) FROM ingest_gaps WHERE partition = " + partition + " AND from_offset = 1") == 1);
+    std::this_thread::sleep_for(1s);
+    CHECK(count(db, "SELECT count(*) FROM events_raw") == 1);  // nothing read past the gap
+  }
+  {
+    WorkerProcess going_on(kafka.brokers(), db.url(), {"--on-gap", "continue"});
+    REQUIRE(going_on.wait_ready(30s));
+    REQUIRE(eventually([&] { return count(db, "SELECT count(*) FROM events_raw") > 1; }, 30s));
+    const long long to = std::stoll(db.scalar("SELECT to_offset FROM ingest_gaps"));
+    CHECK(to > 1);
+    // Every message Kafka still had is stored, and only those.
+    REQUIRE(eventually([&] { return count(db, "SELECT count(*) FROM events_raw") == 1 + (81 - to); }, 30s));
+  }
+}

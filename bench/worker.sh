@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# bench/worker.sh: events per second from Kafka to committed Postgres rows
+# (decode, events_raw, base rows, linking, metric upkeep, offsets), against a
+# plain COPY of the same kind of envelopes into one jsonb table, same machine,
+# same run. See bench/README.md.
+#
+# 1. COPY baseline: COPY_EVENTS envelopes written to a file, then
+#    `\copy bench_copy (envelope) FROM file` into a table with one jsonb
+#    column, timed.
+# 2. Worker: fourkeys-bench-events produces EVENTS envelopes (SERVICES
+#    services; pushes of 1-20 commits, deployments, incidents) to the
+#    embedded Kafka, staying at most WINDOW events ahead of what the worker
+#    has stored (the embedded broker keeps 5 MiB per partition); timed from
+#    the first event to the last offset committed in Postgres. The worker's
+#    RSS is sampled every 2 s.
+#
+# Environment: EVENTS (200000), SERVICES (500), COPY_EVENTS (50000),
+# BATCH (5000), WINDOW (20000), BUILD_DIR (build/), RESULTS_FILE
+# (bench/RESULTS.md; "-" writes none).
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
+source "$BENCH_DIR/../scripts/lib.sh"
+
+COMMAND=""
+for setting in EVENTS SERVICES COPY_EVENTS BATCH WINDOW; do
+  if [ -n "${!setting:-}" ]; then COMMAND+="$setting=${!setting} "; fi
+done
+COMMAND+="bench/worker.sh"
+
+EVENTS="${EVENTS:-200000}"
+SERVICES="${SERVICES:-500}"
+COPY_EVENTS="${COPY_EVENTS:-50000}"
+BATCH="${BATCH:-5000}"
+WINDOW="${WINDOW:-20000}"
+BUILD_DIR="${BUILD_DIR:-$FOURKEYS_ROOT/build}"
+RESULTS_FILE="${RESULTS_FILE:-$BENCH_DIR/RESULTS.md}"
+
+WORK="$(mktemp -d /tmp/fourkeys-bench-worker.XXXXXX)"
+chmod 755 "$WORK"
+DEVKAFKA_PID=""
+WORKER_PID=""
+SAMPLER_PID=""
+cleanup() {
+  trap - EXIT INT TERM
+  stop_pid "$SAMPLER_PID"
+  stop_pid "$WORKER_PID"
+  stop_pid "$DEVKAFKA_PID"
+  stop_postgres
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+sql() { psql -q -At "$FOURKEYS_DATABASE_URL" -c "$1"; }
+
+start_postgres "$WORK/pg"
+start_devkafka "$BUILD_DIR/devkafka/fourkeys-devkafka" "$WORK/devkafka.log"
+
+# 1. COPY baseline.
+"$BUILD_DIR/bench/fourkeys-bench-events" --events "$COPY_EVENTS" --services "$SERVICES" --seed 2 \
+  --copy-file "$WORK/events.copy"
+sql "CREATE TABLE bench_copy (envelope jsonb NOT NULL)"
+t0=$(now)
+psql -q "$FOURKEYS_DATABASE_URL" -c "\\copy bench_copy (envelope) FROM '$WORK/events.copy'"
+t1=$(now)
+copy_seconds=$(calc "$t1 - $t0")
+copy_rate=$(calc "$COPY_EVENTS / $copy_seconds")
+rm -f "$WORK/events.copy"
+log "COPY: $COPY_EVENTS envelopes in ${copy_seconds}s"
+
+# 2. The worker.
+"$BUILD_DIR/worker/fourkeys-worker" --listen 127.0.0.1:0 --port-file "$WORK/worker.port" \
+  --batch-size "$BATCH" --log-level warn 2>"$WORK/worker.log" &
+WORKER_PID=$!
+for _ in $(seq 1 300); do [ -s "$WORK/worker.port" ] && break; sleep 0.1; done
+(
+  while kill -0 "$WORKER_PID" 2>/dev/null; do
+    echo "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets" 2>/dev/null || echo 0) $(awk '/VmRSS/ {print $2}' /proc/$WORKER_PID/status)"
+    sleep 2
+  done
+) >"$WORK/rss.txt" &
+SAMPLER_PID=$!
+t0=$(now)
+"$BUILD_DIR/bench/fourkeys-bench-events" --events "$EVENTS" --services "$SERVICES" --seed 3 \
+  --brokers "$FOURKEYS_KAFKA_BROKERS" --follow-database "$FOURKEYS_DATABASE_URL" --window "$WINDOW"
+while [ "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets")" -lt "$EVENTS" ]; do sleep 0.05; done
+t1=$(now)
+worker_seconds=$(calc "$t1 - $t0")
+worker_rate=$(calc "$EVENTS / $worker_seconds")
+stored=$(sql "SELECT count(*) FROM events_raw")
+rows=$(sql "SELECT (SELECT count(*) FROM deployment_attempts) || ' deployments, ' || (SELECT count(*) FROM deployment_changes) || ' deployment changes, ' || (SELECT count(*) FROM incidents) || ' incidents, ' || (SELECT count(*) FROM metrics_daily) || ' metric days'")
+rss="$(awk 'NF == 2 && $2 > 0 {printf "%s%d MiB at %d", sep, $2/1024, $1; sep=", "}' "$WORK/rss.txt" | tr ',' '\n' | awk 'NR % 10 == 1' | paste -sd ',' -)"
+
+ratio=$(calc "$worker_rate / $copy_rate")
+section="$(cat <<MD
+## Worker: Kafka → committed Postgres rows
+
+Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, Postgres 15 with fsync=off for both runs)
+
+| run | events | seconds | events/s |
+|---|---|---|---|
+| plain COPY into one jsonb table | $COPY_EVENTS | $(printf %.1f "$copy_seconds") | $(printf %.0f "$copy_rate") |
+| fourkeys-worker (batch $BATCH, $SERVICES services) | $EVENTS | $(printf %.1f "$worker_seconds") | $(printf %.0f "$worker_rate") |
+
+Ratio worker / COPY: **$(printf %.2f "$ratio")** (goal ≥ 0.5; goal ≥ 10,000 events/s).
+Stored: $stored events; $rows.
+Worker RSS (events stored so far): $rss.
+MD
+)"
+echo "$section"
+if [ "$RESULTS_FILE" != "-" ]; then
+  python3 - "$RESULTS_FILE" "$section" <<'PY'
+import re, sys
+path, section = sys.argv[1], sys.argv[2]
+text = open(path).read() if __import__('os').path.exists(path) else "# Benchmark results\n"
+pattern = re.compile(r"## Worker: Kafka → committed Postgres rows\n.*?(?=\n## |\Z)", re.S)
+text = pattern.sub(section.strip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section.strip() + "\n"
+open(path, "w").write(text)
+PY
+fi

@@ -1,0 +1,206 @@
+// fourkeys-bench-events: a realistic stream of envelopes for the worker
+// benchmark. Many services; per service a linear push chain (1-20 commits per
+// push), deployments of chain heads (some failed, some reported in_progress
+// first), incidents after some deployments. Envelopes are what the receiver
+// publishes (parser::serialize_envelope), with a sender body of ~5 KB.
+//
+// Produces them to Kafka (key = service) and/or writes them to a file in
+// COPY text format (one envelope per line), for the COPY baseline.
+
+#include "common/kafka_producer.h"
+#include "common/time.h"
+#include "parser/envelope.h"
+
+#include <CLI/CLI.hpp>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <thread>
+
+namespace {
+
+using namespace fourkeys;
+
+std::string filler(std::mt19937& rng, std::size_t n) {
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz      ABCDEFGHIJ0123456789.,";
+  std::string s;
+  s.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) s += kChars[rng() % (sizeof kChars - 1)];
+  return s;
+}
+
+std::string sha_of(std::uint64_t a, std::uint64_t b) {
+  char buf[41];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx%08x", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b), static_cast<unsigned>((a * 2654435761u) ^ b));
+  return buf;
+}
+
+void copy_escape(std::string& out, const std::string& in) {
+  for (char c : in) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fourkeys-bench-events: envelopes for the worker benchmark"};
+  std::size_t events = 100000;
+  int services = 500;
+  std::string brokers, topic = "fourkeys.events.v1", out_file;
+  std::uint32_t seed = 1;
+  std::size_t body_bytes = 5000;
+  std::string database_url;
+  std::size_t window = 3000;
+  app.add_option("--events", events)->capture_default_str();
+  app.add_option("--services", services)->capture_default_str();
+  app.add_option("--brokers", brokers, "produce to this Kafka (none: only the file)");
+  app.add_option("--topic", topic)->capture_default_str();
+  app.add_option("--copy-file", out_file, "also write the envelopes here in COPY text format");
+  app.add_option("--seed", seed)->capture_default_str();
+  app.add_option("--body-bytes", body_bytes, "filler in each sender body")->capture_default_str();
+  app.add_option("--follow-database", database_url,
+                 "keep at most --window events ahead of what the worker stored (ingest_offsets), so the "
+                 "embedded broker's per-partition limit is never reached");
+  app.add_option("--window", window)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  std::unique_ptr<pqxx::connection> db;
+  if (!database_url.empty()) db = std::make_unique<pqxx::connection>(database_url);
+  auto stored = [&]() -> std::size_t {
+    pqxx::nontransaction tx(*db);
+    try {
+      return tx.exec("SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets")[0][0].as<std::size_t>();
+    } catch (const pqxx::sql_error&) {
+      return 0;  // not migrated yet
+    }
+  };
+
+  std::mt19937 rng(seed);
+  std::unique_ptr<EventProducer> producer;
+  if (!brokers.empty()) {
+    ProducerSettings s;
+    s.brokers = brokers;
+    s.ack_timeout = std::chrono::seconds(60);
+    s.queue_max_messages = 1000000;
+    producer = std::make_unique<EventProducer>(s);
+  }
+  std::ofstream file;
+  if (!out_file.empty()) file.open(out_file, std::ios::binary);
+  std::atomic<std::size_t> failed{0};
+
+  struct ServiceState {
+    std::string head = std::string(40, '0');
+    EpochMillis t = 0;
+    int step = 0;
+  };
+  std::vector<ServiceState> state(static_cast<std::size_t>(services));
+  const EpochMillis start = now_millis() - 80LL * 86400 * 1000;
+  for (int s = 0; s < services; ++s) state[static_cast<std::size_t>(s)].t = start + s * 1000;
+
+  std::size_t produced = 0, sequence = 0;
+  std::string line;
+  auto emit = [&](parser::Envelope& e) {
+    e.id = e.source + ":bench-" + std::to_string(seed) + "-" + std::to_string(sequence++);
+    e.received_at = format_time(now_millis());
+    e.signature = sha_of(sequence, seed);
+    const std::string raw = "{\"bench\":true,\"sequence\":" + std::to_string(sequence) + ",\"text\":\"" +
+                            filler(rng, body_bytes) + "\"}";
+    std::string text = parser::serialize_envelope(e, raw);
+    if (file.is_open()) {
+      line.clear();
+      copy_escape(line, text);
+      line += '\n';
+      file << line;
+    }
+    if (producer) {
+      for (;;) {
+        bool queued = true;
+        producer->produce(KafkaMessage{topic, e.service, text, {}}, [&](const DeliveryResult& r) {
+          if (r.status == DeliveryStatus::queue_full) queued = false;
+          else if (r.status != DeliveryStatus::delivered) ++failed;
+        });
+        if (queued) break;
+        producer->flush(std::chrono::milliseconds(100));
+      }
+    }
+    ++produced;
+    if (db && produced % 250 == 0) {
+      while (produced > window && stored() + window < produced) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  };
+
+  while (produced < events) {
+    const int s = static_cast<int>(rng() % static_cast<unsigned>(services));
+    ServiceState& st = state[static_cast<std::size_t>(s)];
+    const std::string service = "bench/service-" + std::to_string(s);
+    parser::Envelope e;
+    e.service = service;
+    e.repository = service;
+    const unsigned roll = rng() % 100;
+    if (roll < 60) {  // a push of 1-20 commits
+      parser::Change change;
+      change.ref = "refs/heads/main";
+      change.before = st.head;
+      const int n = 1 + static_cast<int>(rng() % 20);
+      for (int i = 0; i < n; ++i) {
+        st.t += 60'000 + static_cast<EpochMillis>(rng() % 600'000);
+        st.head = sha_of(static_cast<std::uint64_t>(s) << 32 | static_cast<std::uint64_t>(st.step), static_cast<std::uint64_t>(i) + seed);
+        change.commits.push_back({st.head, format_time(st.t), "dev", "change " + std::to_string(i)});
+      }
+      ++st.step;
+      change.after = st.head;
+      e.source = "github";
+      e.source_event = "push";
+      e.kind = parser::Kind::change;
+      e.occurred_at = format_time(st.t);
+      e.change = change;
+    } else if (roll < 90) {  // a deployment report
+      st.t += 120'000;
+      parser::Deployment d;
+      d.id = std::to_string(s) + "-" + std::to_string(st.step);
+      d.environment = roll < 85 ? "production" : "staging";
+      d.sha = st.head;
+      d.status = roll % 10 == 0 ? "failure" : (roll % 7 == 0 ? "in_progress" : "success");
+      d.finished_at = format_time(st.t);
+      d.is_rollback = roll == 61;
+      d.is_hotfix = roll == 62;
+      e.source = "github";
+      e.source_event = "deployment_status";
+      e.kind = parser::Kind::deployment;
+      e.occurred_at = d.finished_at;
+      e.deployment = d;
+    } else {  // an incident report
+      parser::Incident i;
+      i.id = "INC-" + std::to_string(s) + "-" + std::to_string(st.step / 3);
+      i.status = roll < 95 ? "open" : "resolved";
+      i.created_at = format_time(st.t + 600'000);
+      if (i.status == "resolved") i.resolved_at = format_time(st.t + 3'600'000);
+      i.environment = "production";
+      i.severity = "SEV2";
+      i.title = "latency";
+      e.source = "pagerduty";
+      e.source_event = "incident." + i.status;
+      e.kind = parser::Kind::incident;
+      e.occurred_at = i.resolved_at.empty() ? i.created_at : i.resolved_at;
+      e.incident = i;
+    }
+    emit(e);
+  }
+  if (producer) {
+    producer->flush(std::chrono::seconds(120));
+    producer->shutdown();
+  }
+  std::cerr << "events " << produced << " failed " << failed.load() << "\n";
+  return failed.load() == 0 ? 0 : 1;
+}

@@ -133,6 +133,7 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
     services.insert(e->event.service);
     ++result.stored_by_kind[e->event.kind];
     stored.push_back(&e->event);
+    result.added[e->event.service].push_back(&e->event);
   }
   write_base_rows(tx, stored);
   result.services.assign(services.begin(), services.end());

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include "worker/decode.h"
 #include <vector>
 
 namespace pqxx {
@@ -22,6 +23,9 @@ struct ApplyResult {
   std::size_t stored = 0;                   // events new to the database
   std::size_t duplicates = 0;               // already stored (or twice in the batch)
   std::map<std::string, std::size_t> stored_by_kind;
+  // The new events by service (pointing into the events given), for the
+  // materialize stage to extend what it remembers of each service.
+  std::map<std::string, std::vector<const DecodedEvent*>> added;
 };
 
 // Writes `events` (any order; duplicates allowed) with a few COPY and

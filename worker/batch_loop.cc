@@ -71,6 +71,10 @@ void BatchLoop::run() {
       last_lag = now;
       check_database();
     }
+    if (consumer_.rebalances() != rebalances_seen_) {
+      rebalances_seen_ = consumer_.rebalances();
+      processor_.forget_services();
+    }
     if (batch.empty()) continue;
     const auto started = std::chrono::steady_clock::now();
     try {
@@ -87,6 +91,7 @@ void BatchLoop::run() {
                                   {"seconds", seconds}});
     } catch (const StageUnavailable& e) {
       metrics_.batch_failed();
+      processor_.forget_services();
       set_state(false, e.what());
       log::warn("batch not stored; pausing and retrying from the stored offsets",
                 {{"error", e.what()}, {"retry_in_ms", static_cast<int>(backoff.count())}});

@@ -55,6 +55,7 @@ class BatchLoop {
   BatchProcessor& processor_;
   WorkerMetrics& metrics_;
   std::atomic<bool> stopping_{false};
+  std::uint64_t rebalances_seen_ = 0;
   mutable std::mutex state_mutex_;
   bool database_ok_ = false;
   std::string database_detail_ = "starting";

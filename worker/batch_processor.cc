@@ -33,20 +33,6 @@ Decoded decode_batch(const std::vector<ConsumedMessage>& batch) {
   return out;
 }
 
-// Applies and materializes `events` in `tx`; adds the counts to `outcome`.
-void store_events(pqxx::work& tx, const std::vector<BatchEvent>& events, const LinkSettings& settings,
-                  BatchOutcome& outcome) {
-  ApplyResult applied = apply_events(tx, events);
-  MaterializeStats stats = materialize_services(tx, applied.services, settings);
-  outcome.stored += applied.stored;
-  outcome.duplicates += applied.duplicates;
-  for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;
-  outcome.materialized.services += stats.services;
-  outcome.materialized.deployments += stats.deployments;
-  outcome.materialized.deployment_changes += stats.deployment_changes;
-  outcome.materialized.incidents += stats.incidents;
-}
-
 [[noreturn]] void unavailable(Database& database, const std::exception& e) {
   database.reset();
   throw StageUnavailable("postgres: " + describe_database_error(e));
@@ -54,8 +40,38 @@ void store_events(pqxx::work& tx, const std::vector<BatchEvent>& events, const L
 
 }  // namespace
 
-BatchProcessor::BatchProcessor(Database& database, DeadLetterSink& dead_letters, LinkSettings settings)
-    : database_(database), dead_letters_(dead_letters), settings_(settings) {}
+BatchProcessor::BatchProcessor(Database& database, DeadLetterSink& dead_letters, LinkSettings settings,
+                               ServiceCache* cache)
+    : database_(database), dead_letters_(dead_letters), cache_(cache), materializer_(settings, cache) {}
+
+void BatchProcessor::forget_services() {
+  if (cache_) cache_->clear();
+}
+
+void BatchProcessor::store(const std::vector<BatchEvent>& events, const std::string& topic,
+                           const std::map<std::int32_t, std::int64_t>* offsets, BatchOutcome& outcome) {
+  try {
+    pqxx::work tx(database_.get());
+    ApplyResult applied = apply_events(tx, events);
+    MaterializeStats stats = materializer_.run(tx, applied.services, applied.added);
+    if (offsets) {
+      store_offsets(tx, topic, *offsets);
+      dead_letters_.send(outcome.dead_letters);
+    }
+    tx.commit();
+    materializer_.committed();
+    outcome.stored += applied.stored;
+    outcome.duplicates += applied.duplicates;
+    for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;
+    outcome.materialized.services += stats.services;
+    outcome.materialized.services_loaded += stats.services_loaded;
+    outcome.materialized.rows_written += stats.rows_written;
+    outcome.materialized.rows_deleted += stats.rows_deleted;
+  } catch (...) {
+    materializer_.discard();
+    throw;
+  }
+}
 
 BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) {
   Decoded decoded = decode_batch(batch);
@@ -69,12 +85,7 @@ BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) 
     outcome.dead_letters = decoded.dead_letters;
     outcome.conflicts_retried = attempt;
     try {
-      pqxx::connection_base& connection = database_.get();
-      pqxx::work tx(connection);
-      store_events(tx, decoded.events, settings_, outcome);
-      store_offsets(tx, topic, offsets);
-      dead_letters_.send(outcome.dead_letters);
-      tx.commit();
+      store(decoded.events, topic, &offsets, outcome);
       return outcome;
     } catch (const StageUnavailable&) {
       throw;
@@ -104,9 +115,7 @@ BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) 
   for (const BatchEvent& event : decoded.events) {
     for (int attempt = 0;; ++attempt) {
       try {
-        pqxx::work tx(database_.get());
-        store_events(tx, {event}, settings_, outcome);
-        tx.commit();
+        store({event}, topic, nullptr, outcome);
       } catch (const std::exception& e) {
         const auto kind = classify_database_error(e);
         if (kind == DatabaseErrorKind::unavailable) unavailable(database_, e);

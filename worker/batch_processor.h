@@ -58,17 +58,29 @@ struct BatchOutcome {
 
 class BatchProcessor {
  public:
-  // `database`, `dead_letters` must outlive the processor.
-  BatchProcessor(Database& database, DeadLetterSink& dead_letters, LinkSettings settings);
+  // `database`, `dead_letters` and `cache` (may be null) must outlive the
+  // processor.
+  BatchProcessor(Database& database, DeadLetterSink& dead_letters, LinkSettings settings,
+                 ServiceCache* cache = nullptr);
 
   // Throws StageUnavailable when Postgres or the dead-letter topic cannot be
   // reached.
   BatchOutcome process(const std::vector<ConsumedMessage>& batch);
 
+  // Partitions moved: forget the services remembered (they may now be
+  // another worker's; versions would catch that, this frees the memory).
+  void forget_services();
+
  private:
+  // One transaction: apply, materialize, and with `offsets`, store them and
+  // send the dead letters. Commits; on any error the cache keeps nothing of it.
+  void store(const std::vector<BatchEvent>& events, const std::string& topic,
+             const std::map<std::int32_t, std::int64_t>* offsets, BatchOutcome& outcome);
+
   Database& database_;
   DeadLetterSink& dead_letters_;
-  LinkSettings settings_;
+  ServiceCache* cache_;
+  Materializer materializer_;
 };
 
 }  // namespace fourkeys::worker

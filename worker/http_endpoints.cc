@@ -8,8 +8,8 @@
 
 namespace fourkeys::worker {
 
-WorkerEndpoints::WorkerEndpoints(const BatchLoop& loop, const WorkerMetrics& metrics)
-    : loop_(loop), metrics_(metrics) {}
+WorkerEndpoints::WorkerEndpoints(std::function<Readiness()> readiness, const WorkerMetrics& metrics)
+    : readiness_(std::move(readiness)), metrics_(metrics) {}
 
 void WorkerEndpoints::handle(http::Request request, http::Responder respond) {
   const bool read = request.method == "GET" || request.method == "HEAD";
@@ -26,7 +26,7 @@ void WorkerEndpoints::handle(http::Request request, http::Responder respond) {
   if (request.path == "/healthz") {
     response.body = R"({"status":"ok"})";
   } else if (request.path == "/readyz") {
-    const Readiness r = loop_.readiness();
+    const Readiness r = readiness_();
     response.status = r.ready ? 200 : 503;
     response.body = boost::json::serialize(
         boost::json::value{{"status", r.ready ? "ready" : "not ready"}, {"detail", r.detail}});

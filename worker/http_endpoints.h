@@ -8,17 +8,18 @@
 
 namespace fourkeys::worker {
 
-class BatchLoop;
 class WorkerMetrics;
+struct Readiness;
 
 class WorkerEndpoints : public http::Handler {
  public:
-  // Both must outlive the handler.
-  WorkerEndpoints(const BatchLoop& loop, const WorkerMetrics& metrics);
+  // `readiness` answers /readyz (the batch loop's, or "rebuilding");
+  // `metrics` must outlive the handler.
+  WorkerEndpoints(std::function<Readiness()> readiness, const WorkerMetrics& metrics);
   void handle(http::Request request, http::Responder respond) override;
 
  private:
-  const BatchLoop& loop_;
+  std::function<Readiness()> readiness_;
   const WorkerMetrics& metrics_;
 };
 

@@ -17,6 +17,7 @@
 #include "worker/kafka_dead_letters.h"
 #include "worker/migrations.h"
 #include "worker/rebuild.h"
+#include "worker/service_cache.h"
 #include "worker/worker_metrics.h"
 
 #include <CLI/CLI.hpp>
@@ -63,11 +64,41 @@ bool migrate_with_retry(Database& database, std::chrono::milliseconds give_up_af
   }
 }
 
-int run_rebuild(Database& database, const LinkSettings& link) {
+// Serves /metrics (with the rebuild's progress) while a rebuild runs, when
+// the listen address is free (a worker on the same host may hold it).
+std::unique_ptr<http::Server> rebuild_endpoints(const std::string& listen, WorkerEndpoints& endpoints) {
+  try {
+    http::ServerSettings settings;
+    settings.listen = listen;
+    settings.threads = 1;
+    settings.server_name = "fourkeys-worker";
+    return std::make_unique<http::Server>(settings, endpoints);
+  } catch (const std::exception& e) {
+    log::warn("rebuild progress is not served on /metrics: the listen address is taken",
+              {{"listen", listen}, {"error", e.what()}});
+    return nullptr;
+  }
+}
+
+int run_rebuild(Database& database, const LinkSettings& link, const std::string& listen) {
   const bool tty = isatty(STDERR_FILENO);
   const auto started = std::chrono::steady_clock::now();
+  WorkerMetrics metrics;
+  WorkerEndpoints endpoints([] { return Readiness{false, "rebuilding the derived tables"}; }, metrics);
+  auto server = rebuild_endpoints(listen, endpoints);
+  std::thread server_thread;
+  if (server) server_thread = std::thread([&] { server->run(); });
+  struct StopServer {
+    std::unique_ptr<http::Server>& server;
+    std::thread& thread;
+    ~StopServer() {
+      if (server) server->stop();
+      if (thread.joinable()) thread.join();
+    }
+  } stop_server{server, server_thread};
   try {
     const RebuildStats stats = rebuild_all(database.get(), link, [&](std::size_t done, std::size_t total) {
+      metrics.set_rebuild_progress(total ? static_cast<double>(done) / static_cast<double>(total) : 1.0);
       if (tty) {
         std::fprintf(stderr, "\rrebuild: %zu / %zu events (%.0f%%)   ", done, total,
                      total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0);
@@ -98,6 +129,7 @@ int main(int argc, char** argv) {
   std::string batch_wait = "200ms", attribution_window = "24h", session_timeout = "6s", heartbeat = "1s",
               reconnect_backoff_max = "1s", ack_timeout = "5s", migrate_timeout = "60s";
   std::string on_gap = "halt";
+  std::size_t cache_rows = 2'000'000;
   std::vector<std::string> kafka_properties;
   bool migrate_only = false, rebuild = false;
   std::string log_level = "info";
@@ -124,6 +156,9 @@ int main(int argc, char** argv) {
                  "when Kafka no longer has offsets not yet stored: halt (stop that partition, /readyz false) "
                  "or continue (record the gap in ingest_gaps and go on)")
       ->envname("FOURKEYS_WORKER_ON_GAP")->capture_default_str()->check(CLI::IsMember({"halt", "continue"}));
+  app.add_option("--cache-rows", cache_rows,
+                 "rows of service history and derived rows kept in memory between batches (0 = none)")
+      ->envname("FOURKEYS_WORKER_CACHE_ROWS")->capture_default_str();
   app.add_option("--session-timeout", session_timeout, "Kafka consumer session.timeout.ms")
       ->envname("FOURKEYS_KAFKA_SESSION_TIMEOUT")->capture_default_str();
   app.add_option("--heartbeat-interval", heartbeat, "Kafka consumer heartbeat.interval.ms")
@@ -168,7 +203,7 @@ int main(int argc, char** argv) {
   Database database(database_url);
   if (!migrate_with_retry(database, migrate_wait)) return 1;
   if (migrate_only) return 0;
-  if (rebuild) return run_rebuild(database, link);
+  if (rebuild) return run_rebuild(database, link, listen);
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -185,7 +220,8 @@ int main(int argc, char** argv) {
     EventProducer producer(producer_settings);
     KafkaDeadLetterSink dead_letters(producer, deadletter_topic, ack);
     WorkerMetrics metrics;
-    BatchProcessor processor(database, dead_letters, link);
+    ServiceCache cache(cache_rows);
+    BatchProcessor processor(database, dead_letters, link, cache_rows > 0 ? &cache : nullptr);
 
     const GapPolicy policy = on_gap == "halt" ? GapPolicy::halt : GapPolicy::continue_;
     BatchLoop* loop_ptr = nullptr;
@@ -211,7 +247,7 @@ int main(int argc, char** argv) {
     BatchLoop loop(loop_settings, database, consumer, processor, metrics);
     loop_ptr = &loop;
 
-    WorkerEndpoints endpoints(loop, metrics);
+    WorkerEndpoints endpoints([&loop] { return loop.readiness(); }, metrics);
     http::ServerSettings server_settings;
     server_settings.listen = listen;
     server_settings.threads = 1;

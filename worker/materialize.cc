@@ -1,11 +1,14 @@
 #include "worker/materialize.h"
 
+#include "worker/daily_metrics.h"
 #include "worker/linker.h"
 #include "worker/pg_text.h"
 
 #include <pqxx/pqxx>
 
 #include <map>
+#include <set>
+#include <tuple>
 
 namespace fourkeys::worker {
 namespace {
@@ -130,100 +133,269 @@ std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std
   return group_histories(services, by_service);
 }
 
-MaterializeStats materialize_services(pqxx::transaction_base& tx, const std::vector<std::string>& services,
-                                      const LinkSettings& settings, ServiceLocks locks) {
-  MaterializeStats stats;
-  if (services.empty()) return stats;
-  if (locks == ServiceLocks::take) lock_services(tx, services);
-  const std::vector<ServiceHistory> histories = load_histories(tx, services);
+namespace {
 
-  CopyRows deployments, changes, incidents;
-  for (const ServiceHistory& history : histories) {
-    const DerivedService derived = derive_service(history, settings);
-    for (const DeploymentRow& d : derived.deployments) {
-      deployments.text(history.service).text(d.environment).text(d.deploy_id).text(d.source).text(d.status)
-          .text_or_null(d.main_commit).text_or_null(d.repository).time(d.deployed_at).time(d.started_at)
-          .time(d.commit_time).boolean(d.rollback_flagged).boolean(d.rollback_detected).boolean(d.is_hotfix)
-          .boolean(d.caused_incident).integer(d.change_count);
-      deployments.end_row();
-    }
-    for (const DeploymentChangeRow& c : derived.deployment_changes) {
-      changes.text(history.service).text(c.environment).text(c.deploy_id).text(c.change_id)
-          .time(c.commit_time).time(c.deployed_at).real(c.lead_time_seconds);
-      changes.end_row();
-    }
-    for (const IncidentRow& i : derived.incidents) {
-      incidents.text(history.service).text(i.environment).text(i.source).text(i.incident_id).text(i.status)
-          .text_or_null(i.severity).text_or_null(i.title).text_or_null(i.root_cause_sha).time(i.time_created)
-          .time(i.time_acknowledged).time(i.time_resolved).text_or_null(i.deploy_id)
-          .text_or_null(i.attribution);
-      incidents.end_row();
-    }
-    ++stats.services;
+void append_added(ServiceHistory& history, const std::vector<const DecodedEvent*>& events) {
+  for (const DecodedEvent* e : events) {
+    if (e->push) history.pushes.push_back(*e->push);
+    history.changes.insert(history.changes.end(), e->changes.begin(), e->changes.end());
+    if (e->deployment) history.deployment_events.push_back(*e->deployment);
+    if (e->incident) history.incident_events.push_back(*e->incident);
   }
-  stats.deployments = deployments.rows();
-  stats.deployment_changes = changes.rows();
-  stats.incidents = incidents.rows();
+}
 
-  const std::string list = array_literal(services);
-  for (const char* table : {"deployment_attempts", "deployment_changes", "incidents", "metrics_daily"}) {
-    tx.exec_params(std::string("DELETE FROM ") + table + " WHERE service = ANY($1::text[])", list);
+// The rows of every derived table, in COPY form, plus the keys to delete.
+struct Writes {
+  CopyRows deployments, changes, incidents, metrics;
+  std::vector<std::string> del_deploy_service, del_deploy_id;
+  std::vector<std::string> del_change_service, del_change_deploy, del_change_id;
+  std::vector<std::string> del_incident_service, del_incident_source, del_incident_id;
+  std::vector<std::string> del_metric_service, del_metric_env, del_metric_day;
+  std::vector<std::string> replace_all;  // services whose rows are all rewritten
+
+  void add(const std::string& service, const DeploymentRow& d) {
+    deployments.text(service).text(d.environment).text(d.deploy_id).text(d.source).text(d.status)
+        .text_or_null(d.main_commit).text_or_null(d.repository).time(d.deployed_at).time(d.started_at)
+        .time(d.commit_time).boolean(d.rollback_flagged).boolean(d.rollback_detected).boolean(d.is_hotfix)
+        .boolean(d.caused_incident).integer(d.change_count);
+    deployments.end_row();
+  }
+  void add(const std::string& service, const DeploymentChangeRow& c) {
+    changes.text(service).text(c.environment).text(c.deploy_id).text(c.change_id).time(c.commit_time)
+        .time(c.deployed_at).real(c.lead_time_seconds);
+    changes.end_row();
+  }
+  void add(const std::string& service, const IncidentRow& i) {
+    incidents.text(service).text(i.environment).text(i.source).text(i.incident_id).text(i.status)
+        .text_or_null(i.severity).text_or_null(i.title).text_or_null(i.root_cause_sha).time(i.time_created)
+        .time(i.time_acknowledged).time(i.time_resolved).text_or_null(i.deploy_id).text_or_null(i.attribution);
+    incidents.end_row();
+  }
+  void add(const std::string& service, const MetricsDay& m) {
+    auto optional_real = [&](const std::optional<double>& v) -> CopyRows& {
+      return v ? metrics.real(*v) : metrics.null();
+    };
+    metrics.text(service).text(m.environment).text(m.day).integer(m.deployments).integer(m.failed_deployments)
+        .integer(m.rework_deployments).integer(m.rollbacks).integer(m.hotfixes).integer(m.unsuccessful_attempts)
+        .integer(m.changes_deployed).integer(m.lead_time_count).real(m.lead_time_sum_seconds);
+    optional_real(m.lead_time_median_seconds);
+    optional_real(m.lead_time_p90_seconds);
+    metrics.integer(m.negative_lead_times).integer(m.incidents_opened).integer(m.incidents_resolved)
+        .real(m.restore_sum_seconds);
+    optional_real(m.restore_median_seconds);
+    optional_real(m.restore_p90_seconds);
+    metrics.end_row();
+  }
+  void remove(const std::string& service, const DeploymentRow& d) {
+    del_deploy_service.push_back(service);
+    del_deploy_id.push_back(d.deploy_id);
+  }
+  void remove(const std::string& service, const DeploymentChangeRow& c) {
+    del_change_service.push_back(service);
+    del_change_deploy.push_back(c.deploy_id);
+    del_change_id.push_back(c.change_id);
+  }
+  void remove(const std::string& service, const IncidentRow& i) {
+    del_incident_service.push_back(service);
+    del_incident_source.push_back(i.source);
+    del_incident_id.push_back(i.incident_id);
+  }
+  void remove(const std::string& service, const MetricsDay& m) {
+    del_metric_service.push_back(service);
+    del_metric_env.push_back(m.environment);
+    del_metric_day.push_back(m.day);
+  }
+};
+
+// Keys in the order derive_service() and daily_metrics() sort their rows,
+// so two results diff in one merge pass, without building an index.
+auto key_of(const DeploymentRow& d) { return std::tie(d.deployed_at, d.deploy_id); }
+auto key_of(const DeploymentChangeRow& c) { return std::tie(c.deploy_id, c.change_id); }
+auto key_of(const IncidentRow& i) { return std::tie(i.source, i.incident_id); }
+auto key_of(const MetricsDay& m) { return std::tie(m.environment, m.day); }
+
+// Rows of `before` that are gone or changed are deleted; rows of `after`
+// that are new or changed are written. Both are sorted by key_of.
+template <typename Row>
+std::pair<std::size_t, std::size_t> diff(const std::string& service, const std::vector<Row>& before,
+                                         const std::vector<Row>& after, Writes& writes) {
+  std::size_t written = 0, deleted = 0;
+  auto b = before.begin();
+  auto a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && key_of(*b) < key_of(*a))) {
+      writes.remove(service, *b++);
+      ++deleted;
+    } else if (b == before.end() || key_of(*a) < key_of(*b)) {
+      writes.add(service, *a++);
+      ++written;
+    } else {
+      if (!(*a == *b)) {
+        writes.remove(service, *b);
+        writes.add(service, *a);
+        ++deleted;
+        ++written;
+      }
+      ++a;
+      ++b;
+    }
+  }
+  return {written, deleted};
+}
+
+template <typename Row>
+std::size_t add_all(const std::string& service, const std::vector<Row>& rows, Writes& writes) {
+  for (const Row& r : rows) writes.add(service, r);
+  return rows.size();
+}
+
+void delete_keys(pqxx::transaction_base& tx, const std::string& table, const std::vector<std::string>& columns,
+                 const std::vector<const std::vector<std::string>*>& values) {
+  if (values.front()->empty()) return;
+  std::string cols, unnest;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (i) {
+      cols += ", ";
+      unnest += ", ";
+    }
+    cols += columns[i];
+    unnest += "$" + std::to_string(i + 1) + "::text[]";
+  }
+  const std::string sql = "DELETE FROM " + table + " WHERE (" + cols + ") IN (SELECT * FROM unnest(" + unnest + "))";
+  if (values.size() == 2) tx.exec_params(sql, array_literal(*values[0]), array_literal(*values[1]));
+  else tx.exec_params(sql, array_literal(*values[0]), array_literal(*values[1]), array_literal(*values[2]));
+}
+
+void apply_writes(pqxx::transaction_base& tx, Writes& w) {
+  if (!w.replace_all.empty()) {
+    const std::string list = array_literal(w.replace_all);
+    for (const char* table : {"deployment_attempts", "deployment_changes", "incidents", "metrics_daily"}) {
+      tx.exec_params(std::string("DELETE FROM ") + table + " WHERE service = ANY($1::text[])", list);
+    }
+  }
+  delete_keys(tx, "deployment_attempts", {"service", "deploy_id"}, {&w.del_deploy_service, &w.del_deploy_id});
+  delete_keys(tx, "deployment_changes", {"service", "deploy_id", "change_id"},
+              {&w.del_change_service, &w.del_change_deploy, &w.del_change_id});
+  delete_keys(tx, "incidents", {"service", "source", "incident_id"},
+              {&w.del_incident_service, &w.del_incident_source, &w.del_incident_id});
+  // metrics_daily.day is a date: compare as text.
+  if (!w.del_metric_service.empty()) {
+    tx.exec_params(
+        "DELETE FROM metrics_daily WHERE (service, environment, day) IN "
+        "(SELECT s, e, d::date FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, e, d))",
+        array_literal(w.del_metric_service), array_literal(w.del_metric_env), array_literal(w.del_metric_day));
   }
   copy_into(tx, "deployment_attempts",
             {"service", "environment", "deploy_id", "source", "status", "main_commit", "repository",
              "time_created", "started_at", "commit_timestamp", "rollback_flagged", "rollback_detected",
              "is_hotfix", "caused_incident", "change_count"},
-            deployments);
+            w.deployments);
   copy_into(tx, "deployment_changes",
             {"service", "environment", "deploy_id", "change_id", "time_created", "deployed_at",
              "lead_time_seconds"},
-            changes);
+            w.changes);
   copy_into(tx, "incidents",
             {"service", "environment", "source", "incident_id", "status", "severity", "title", "root_cause",
              "time_created", "time_acknowledged", "time_resolved", "deploy_id", "attribution"},
-            incidents);
-  tx.exec_params(R"sql(
-INSERT INTO metrics_daily
-WITH d AS (
-  SELECT service, environment, (time_created AT TIME ZONE 'UTC')::date AS day,
-         count(*) FILTER (WHERE status = 'success') AS deployments,
-         count(*) FILTER (WHERE status = 'success' AND (is_rollback OR is_hotfix OR caused_incident)) AS failed,
-         count(*) FILTER (WHERE status = 'success' AND (is_rollback OR is_hotfix)) AS rework,
-         count(*) FILTER (WHERE status = 'success' AND is_rollback) AS rollbacks,
-         count(*) FILTER (WHERE status = 'success' AND is_hotfix) AS hotfixes,
-         count(*) FILTER (WHERE status IN ('failure', 'error', 'cancelled')) AS unsuccessful
-  FROM deployment_attempts WHERE service = ANY($1::text[])
-  GROUP BY 1, 2, 3
-), c AS (
-  SELECT service, environment, (deployed_at AT TIME ZONE 'UTC')::date AS day,
-         count(*) AS changes,
-         count(*) FILTER (WHERE lead_time_seconds >= 0) AS lt_count,
-         coalesce(sum(lead_time_seconds) FILTER (WHERE lead_time_seconds >= 0), 0) AS lt_sum,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_time_seconds) FILTER (WHERE lead_time_seconds >= 0) AS lt_median,
-         percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_time_seconds) FILTER (WHERE lead_time_seconds >= 0) AS lt_p90,
-         count(*) FILTER (WHERE lead_time_seconds < 0) AS lt_negative
-  FROM deployment_changes WHERE service = ANY($1::text[])
-  GROUP BY 1, 2, 3
-), i AS (
-  SELECT service, environment, (time_created AT TIME ZONE 'UTC')::date AS day,
-         count(*) AS opened,
-         count(time_resolved) AS resolved,
-         coalesce(sum(extract(epoch FROM time_resolved - time_created)), 0)::double precision AS restore_sum,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM time_resolved - time_created)) AS restore_median,
-         percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM time_resolved - time_created)) AS restore_p90
-  FROM incidents WHERE service = ANY($1::text[])
-  GROUP BY 1, 2, 3
-)
-SELECT service, environment, day,
-       coalesce(d.deployments, 0), coalesce(d.failed, 0), coalesce(d.rework, 0),
-       coalesce(d.rollbacks, 0), coalesce(d.hotfixes, 0), coalesce(d.unsuccessful, 0),
-       coalesce(c.changes, 0), coalesce(c.lt_count, 0), coalesce(c.lt_sum, 0), c.lt_median, c.lt_p90,
-       coalesce(c.lt_negative, 0),
-       coalesce(i.opened, 0), coalesce(i.resolved, 0), coalesce(i.restore_sum, 0), i.restore_median, i.restore_p90
-FROM d FULL JOIN c USING (service, environment, day) FULL JOIN i USING (service, environment, day)
-)sql",
-                 list);
+            w.incidents);
+  copy_into(tx, "metrics_daily",
+            {"service", "environment", "day", "deployments", "failed_deployments", "rework_deployments",
+             "rollbacks", "hotfixes", "unsuccessful_attempts", "changes_deployed", "lead_time_count",
+             "lead_time_sum_seconds", "lead_time_median_seconds", "lead_time_p90_seconds", "negative_lead_times",
+             "incidents_opened", "incidents_resolved", "restore_sum_seconds", "restore_median_seconds",
+             "restore_p90_seconds"},
+            w.metrics);
+}
+
+}  // namespace
+
+Materializer::Materializer(LinkSettings settings, ServiceCache* cache) : settings_(settings), cache_(cache) {}
+
+MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector<std::string>& services,
+                                   const std::map<std::string, std::vector<const DecodedEvent*>>& added,
+                                   ServiceLocks locks) {
+  MaterializeStats stats;
+  if (services.empty()) return stats;
+  if (locks == ServiceLocks::take) lock_services(tx, services);
+  const std::string list = array_literal(services);
+
+  // Which cached states still match the database.
+  std::map<std::string, std::unique_ptr<ServiceState>> states;
+  std::vector<std::string> to_load;
+  if (cache_) {
+    std::map<std::string, std::int64_t> versions;
+    for (const auto& r : tx.exec_params("SELECT service, version FROM service_versions WHERE service = ANY($1::text[])",
+                                        list)) {
+      versions[r[0].c_str()] = r[1].as<std::int64_t>();
+    }
+    for (const auto& s : services) {
+      std::unique_ptr<ServiceState> state = cache_->take(s);
+      auto v = versions.find(s);
+      if (state && v != versions.end() && state->version == v->second) {
+        states[s] = std::move(state);
+      } else {
+        to_load.push_back(s);
+      }
+    }
+  } else {
+    to_load = services;
+  }
+  stats.services_loaded = to_load.size();
+
+  Writes writes;
+  std::vector<ServiceHistory> loaded;
+  if (!to_load.empty()) loaded = load_histories(tx, to_load);
+  for (ServiceHistory& history : loaded) {
+    auto state = std::make_unique<ServiceState>();
+    state->history = std::move(history);
+    state->derived = derive_service(state->history, settings_);
+    state->metrics = daily_metrics(state->derived);
+    writes.replace_all.push_back(state->history.service);
+    const std::string& s = state->history.service;
+    stats.rows_written += add_all(s, state->derived.deployments, writes) +
+                          add_all(s, state->derived.deployment_changes, writes) +
+                          add_all(s, state->derived.incidents, writes) + add_all(s, state->metrics, writes);
+    if (cache_) pending_.emplace_back(s, std::move(state));
+  }
+  for (auto& [service, state] : states) {
+    auto it = added.find(service);
+    if (it != added.end()) append_added(state->history, it->second);
+    DerivedService derived = derive_service(state->history, settings_);
+    std::vector<MetricsDay> metrics = daily_metrics(derived);
+    for (auto [w, d] : {diff(service, state->derived.deployments, derived.deployments, writes),
+                        diff(service, state->derived.deployment_changes, derived.deployment_changes, writes),
+                        diff(service, state->derived.incidents, derived.incidents, writes),
+                        diff(service, state->metrics, metrics, writes)}) {
+      stats.rows_written += w;
+      stats.rows_deleted += d;
+    }
+    state->derived = std::move(derived);
+    state->metrics = std::move(metrics);
+    pending_.emplace_back(service, std::move(state));
+  }
+  apply_writes(tx, writes);
+
+  // A new version for every service written, read back for the cache.
+  std::map<std::string, std::int64_t> versions;
+  for (const auto& r : tx.exec_params(
+           "INSERT INTO service_versions (service, version) "
+           "SELECT s, nextval('service_version_seq') FROM unnest($1::text[]) AS t(s) "
+           "ON CONFLICT (service) DO UPDATE SET version = EXCLUDED.version RETURNING service, version",
+           list)) {
+    versions[r[0].c_str()] = r[1].as<std::int64_t>();
+  }
+  for (auto& [service, state] : pending_) state->version = versions[service];
+  stats.services = services.size();
   return stats;
 }
+
+void Materializer::committed() {
+  if (cache_) {
+    for (auto& [service, state] : pending_) cache_->put(service, std::move(state));
+  }
+  pending_.clear();
+}
+
+void Materializer::discard() { pending_.clear(); }
 
 }  // namespace fourkeys::worker

@@ -1,19 +1,28 @@
-// Materialize stage: recomputes the derived rows (deployment_attempts,
+// Materialize stage: brings the derived rows (deployment_attempts,
 // deployment_changes, incidents) and metrics_daily of the services a batch
-// touched, from their base rows, inside the batch's transaction.
+// touched up to date with their base rows, inside the batch's transaction.
 //
-// Recomputing from the base rows (not patching the old result) is what makes
-// late and out-of-order events harmless: the rows are always those of a
-// full rebuild. Two workers never lose each other's updates: each service is
-// locked (a transaction-scoped advisory lock, taken in name order so two
-// batches cannot deadlock) before its base rows are read, and the lock is
-// taken after this transaction wrote its own base rows, so whichever
-// transaction locks last sees everything the other committed.
+// The rows are always derive_service() of the service's whole base history
+// (never patched), which is what makes late and out-of-order events
+// harmless: the rows are those of a full rebuild. The history comes from the
+// ServiceCache when its version matches the database's, extended with the
+// rows this batch added; otherwise from Postgres. Only rows that differ from
+// what the database holds are deleted and written.
+//
+// Two workers never lose each other's updates: each service is locked (a
+// transaction-scoped advisory lock, taken in name order so two batches
+// cannot deadlock) after this transaction wrote its base rows and before
+// anything of the service is read, so whichever transaction locks last sees
+// everything the other committed.
 #pragma once
 
+#include "worker/decode.h"
 #include "worker/model.h"
+#include "worker/service_cache.h"
 
 #include <cstddef>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,20 +34,39 @@ namespace fourkeys::worker {
 
 struct MaterializeStats {
   std::size_t services = 0;
-  std::size_t deployments = 0;
-  std::size_t deployment_changes = 0;
-  std::size_t incidents = 0;
+  std::size_t services_loaded = 0;  // read from Postgres (not cached, or stale)
+  std::size_t rows_written = 0;     // derived and metric rows inserted
+  std::size_t rows_deleted = 0;
 };
+
+enum class ServiceLocks { take, held_elsewhere };
 
 // Everything stored about `services`, read in a few statements.
 std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std::vector<std::string>& services);
 
-enum class ServiceLocks { take, held_elsewhere };
+class Materializer {
+ public:
+  // `cache` may be null (every service is read from Postgres and its rows
+  // rewritten: --rebuild). It must outlive the materializer.
+  Materializer(LinkSettings settings, ServiceCache* cache);
 
-// `services` must be sorted and unique (ApplyResult::services is).
-// `held_elsewhere`: the caller already excludes concurrent writers (the
-// rebuild holds a table lock), so no per-service locks are taken.
-MaterializeStats materialize_services(pqxx::transaction_base& tx, const std::vector<std::string>& services,
-                                      const LinkSettings& settings, ServiceLocks locks = ServiceLocks::take);
+  // `services`: sorted, unique. `added`: the base rows this transaction
+  // wrote, by service. `held_elsewhere`: the caller already excludes
+  // concurrent writers (the rebuild holds a table lock).
+  MaterializeStats run(pqxx::transaction_base& tx, const std::vector<std::string>& services,
+                       const std::map<std::string, std::vector<const DecodedEvent*>>& added,
+                       ServiceLocks locks = ServiceLocks::take);
+
+  // Call after the transaction committed: the states run() wrote go into the
+  // cache. Without this call (the transaction failed) they are dropped, and
+  // the services are read from Postgres next time.
+  void committed();
+  void discard();
+
+ private:
+  LinkSettings settings_;
+  ServiceCache* cache_;
+  std::vector<std::pair<std::string, std::unique_ptr<ServiceState>>> pending_;
+};
 
 }  // namespace fourkeys::worker

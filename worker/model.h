@@ -109,6 +109,8 @@ struct DeploymentRow {
   bool is_hotfix = false;
   bool caused_incident = false;       // an incident is attributed to it
   int change_count = 0;
+
+  bool operator==(const DeploymentRow&) const = default;
 };
 
 // A change that a successful deployment brought to its environment for the
@@ -120,6 +122,8 @@ struct DeploymentChangeRow {
   Millis commit_time = 0;
   Millis deployed_at = 0;
   double lead_time_seconds = 0;  // deployed_at - commit_time; may be negative (clock skew)
+
+  bool operator==(const DeploymentChangeRow&) const = default;
 };
 
 // One incident (all reports folded together). Table `incidents`.
@@ -136,6 +140,8 @@ struct IncidentRow {
   std::optional<Millis> time_resolved;  // cleared by a later reopen
   std::string deploy_id;    // the deployment it is attributed to, or empty
   std::string attribution;  // "root_cause", "window", or empty
+
+  bool operator==(const IncidentRow&) const = default;
 };
 
 struct DerivedService {

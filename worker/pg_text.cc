@@ -13,15 +13,18 @@ namespace fourkeys::worker {
 namespace {
 
 void append_copy_escaped(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
-    }
+  // Copy runs of ordinary bytes at once; only the four special ones need a
+  // second look.
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    const char* escape = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : nullptr;
+    if (!escape) continue;
+    out.append(value.data() + start, i - start);
+    out.append(escape);
+    start = i + 1;
   }
+  out.append(value.data() + start, value.size() - start);
 }
 
 }  // namespace

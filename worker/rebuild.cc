@@ -55,10 +55,11 @@ RebuildStats rebuild_all(pqxx::connection_base& connection, const LinkSettings& 
   for (const auto& row : tx.exec("SELECT DISTINCT service FROM events_raw ORDER BY service")) {
     services.emplace_back(row[0].c_str());
   }
+  Materializer materializer(settings, nullptr);
   for (std::size_t i = 0; i < services.size(); i += kServiceChunk) {
     std::vector<std::string> chunk(services.begin() + static_cast<std::ptrdiff_t>(i),
                                    services.begin() + static_cast<std::ptrdiff_t>(std::min(i + kServiceChunk, services.size())));
-    materialize_services(tx, chunk, settings, ServiceLocks::held_elsewhere);
+    materializer.run(tx, chunk, {}, ServiceLocks::held_elsewhere);
   }
   stats.services = services.size();
   tx.commit();

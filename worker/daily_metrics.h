@@ -1,0 +1,45 @@
+// metrics_daily rows of one service, computed from its derived rows. Pure;
+// the worker and --rebuild both use it, so the table never depends on which
+// of them wrote it. Medians and p90s interpolate linearly between the
+// closest ranks, as Postgres' percentile_cont does.
+#pragma once
+
+#include "worker/model.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fourkeys::worker {
+
+struct MetricsDay {
+  std::string environment;
+  std::string day;  // YYYY-MM-DD, UTC
+  int deployments = 0;
+  int failed_deployments = 0;
+  int rework_deployments = 0;
+  int rollbacks = 0;
+  int hotfixes = 0;
+  int unsuccessful_attempts = 0;
+  int changes_deployed = 0;
+  int lead_time_count = 0;
+  double lead_time_sum_seconds = 0;
+  std::optional<double> lead_time_median_seconds;
+  std::optional<double> lead_time_p90_seconds;
+  int negative_lead_times = 0;
+  int incidents_opened = 0;
+  int incidents_resolved = 0;
+  double restore_sum_seconds = 0;
+  std::optional<double> restore_median_seconds;
+  std::optional<double> restore_p90_seconds;
+
+  bool operator==(const MetricsDay&) const = default;
+};
+
+// Sorted by (environment, day).
+std::vector<MetricsDay> daily_metrics(const DerivedService& derived);
+
+// percentile_cont(p) of `values` (sorted in place); nullopt when empty.
+std::optional<double> percentile_cont(std::vector<double>& values, double p);
+
+}  // namespace fourkeys::worker

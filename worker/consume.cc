@@ -228,6 +228,7 @@ GroupConsumer::GroupConsumer(ConsumerSettings settings, GapPolicy policy, Offset
   set("heartbeat.interval.ms", std::to_string(s.heartbeat_interval.count()));
   set("reconnect.backoff.max.ms", std::to_string(s.reconnect_backoff_max.count()));
   set("max.poll.interval.ms", std::to_string(s.max_poll_interval.count()));
+  set("fetch.wait.max.ms", std::to_string(s.fetch_wait_max.count()));
   set("partition.assignment.strategy", "range,roundrobin");  // eager: the callbacks below assign
   set("log_level", "3");
   for (const auto& [k, v] : s.extra) set(k, v);
@@ -265,12 +266,20 @@ std::vector<ConsumedMessage> GroupConsumer::poll_batch(std::size_t max_messages,
     return batch;
   }
   impl.building = &batch;
+  // Wait up to max_wait for the first message, then take what keeps coming
+  // without a pause: under load batches fill up, while a lone event is
+  // stored at once instead of waiting for company.
+  constexpr std::chrono::milliseconds kLinger{5};
   const auto deadline = std::chrono::steady_clock::now() + max_wait;
   while (batch.size() < max_messages) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(impl.rk, static_cast<int>(left.count()));
-    if (!m) continue;
+    const auto wait = batch.empty() ? left : std::min(left, kLinger);
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(impl.rk, static_cast<int>(wait.count()));
+    if (!m) {
+      if (!batch.empty()) break;
+      continue;
+    }
     if (m->err) {
       if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
         impl.on_offset_out_of_range(m->partition, m->offset);

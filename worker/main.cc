@@ -127,9 +127,9 @@ int main(int argc, char** argv) {
   std::string deadletter_topic = "fourkeys.deadletter.v1";
   LoopSettings loop_settings;
   std::string batch_wait = "200ms", attribution_window = "24h", session_timeout = "6s", heartbeat = "1s",
-              reconnect_backoff_max = "1s", ack_timeout = "5s", migrate_timeout = "60s";
+              reconnect_backoff_max = "1s", ack_timeout = "5s", migrate_timeout = "60s", fetch_wait = "20ms";
   std::string on_gap = "halt";
-  std::size_t cache_rows = 2'000'000;
+  std::size_t cache_rows = 500'000;
   std::vector<std::string> kafka_properties;
   bool migrate_only = false, rebuild = false;
   std::string log_level = "info";
@@ -165,6 +165,8 @@ int main(int argc, char** argv) {
       ->envname("FOURKEYS_KAFKA_HEARTBEAT_INTERVAL")->capture_default_str();
   app.add_option("--reconnect-backoff-max", reconnect_backoff_max, "Kafka reconnect.backoff.max.ms")
       ->envname("FOURKEYS_KAFKA_RECONNECT_BACKOFF_MAX")->capture_default_str();
+  app.add_option("--kafka-fetch-wait", fetch_wait, "Kafka consumer fetch.wait.max.ms (bounds webhook-to-row time)")
+      ->envname("FOURKEYS_KAFKA_FETCH_WAIT")->capture_default_str();
   app.add_option("--kafka-ack-timeout", ack_timeout, "longest wait for Kafka to take a dead letter")
       ->envname("FOURKEYS_KAFKA_ACK_TIMEOUT")->capture_default_str();
   app.add_option("--kafka-property", kafka_properties, "extra librdkafka property name=value (repeatable)")
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
     consumer_settings.heartbeat_interval = duration_option(heartbeat, "--heartbeat-interval");
     consumer_settings.reconnect_backoff_max = duration_option(reconnect_backoff_max, "--reconnect-backoff-max");
     ack = duration_option(ack_timeout, "--kafka-ack-timeout");
+    consumer_settings.fetch_wait_max = duration_option(fetch_wait, "--kafka-fetch-wait");
     migrate_wait = duration_option(migrate_timeout, "--migrate-timeout");
     for (const auto& prop : kafka_properties) {
       const auto eq = prop.find('=');

@@ -45,6 +45,19 @@ std::string push_envelope(const std::string& id, const std::string& service, con
   return parser::serialize_envelope(e, R"({"test":"push"})");
 }
 
+std::string merge_envelope(const std::string& id, const std::string& service, const std::string& merge_sha,
+                           const std::string& merged_at) {
+  parser::Change change;
+  change.number = 7;
+  change.merge_sha = merge_sha;
+  change.created_at = normalized(merged_at);
+  change.merged_at = normalized(merged_at);
+  change.base_ref = "main";
+  auto e = base(id, service, "pull_request", parser::Kind::change, normalized(merged_at));
+  e.change = change;
+  return parser::serialize_envelope(e, R"({"test":"merge"})");
+}
+
 std::string deployment_envelope(const std::string& id, const std::string& service, const TestDeployment& d) {
   parser::Deployment dep;
   dep.id = d.deploy_id;

@@ -16,6 +16,10 @@ struct TestCommit {
 std::string push_envelope(const std::string& id, const std::string& service, const std::string& before,
                           const std::string& after, const std::vector<TestCommit>& commits);
 
+// A merged pull request whose merge commit is `merge_sha`.
+std::string merge_envelope(const std::string& id, const std::string& service, const std::string& merge_sha,
+                           const std::string& merged_at);
+
 struct TestDeployment {
   std::string deploy_id;  // the sender's id ("" = none)
   std::string sha;

@@ -4,6 +4,7 @@
 #include "tests/integration/worker_envelopes.h"
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 namespace fourkeys::testing {
@@ -20,7 +21,9 @@ History random_history(int services, int steps, std::uint32_t seed, double dupli
     const std::string service = "acme/svc-" + std::to_string(seed) + "-" + std::to_string(s);
     EpochMillis t = start + s * 60'000LL;
     std::string head = std::string(40, '0');
-    std::vector<std::pair<std::string, EpochMillis>> pending;  // commits not yet deployed
+    // Commits not yet brought to each environment.
+    std::map<std::string, std::vector<std::pair<std::string, EpochMillis>>> pending;
+    std::vector<std::string> production_shas;  // successful production deployments, in order
     for (int step = 0; step < steps; ++step) {
       std::vector<TestCommit> commits;
       const int n = std::uniform_int_distribution<int>(1, 5)(rng);
@@ -30,11 +33,29 @@ History random_history(int services, int steps, std::uint32_t seed, double dupli
         char sha[41];
         std::snprintf(sha, sizeof sha, "%08x%032x", static_cast<unsigned>(s * 100000 + step * 10 + i), seed);
         commits.push_back({sha, format_time(t)});
-        pending.emplace_back(sha, t);
+        for (const char* env : {"production", "staging"}) pending[env].emplace_back(sha, t);
         head = sha;
       }
       h.events.push_back({service, "", push_envelope(next_id("github"), service, before, head, commits)});
+      if (chance(0.3)) {
+        // The head is also a pull request's merge commit, reported later: the
+        // commit keeps its earlier push time.
+        h.events.push_back({service, "", merge_envelope(next_id("github"), service, head, format_time(t + 120'000))});
+      }
       t += 10 * 60'000;
+      auto deploy = [&](const std::string& environment, const std::string& deploy_id, const std::string& sha,
+                        EpochMillis at, bool ok) {
+        TestDeployment done = deployed(deploy_id, sha, ok ? "success" : "failure", format_time(at));
+        done.environment = environment;
+        h.events.push_back({service, "", deployment_envelope(next_id("github"), service, done)});
+        if (!ok) return;
+        ++h.expected.deployments[service];
+        for (const auto& [commit, commit_time] : pending[environment]) {
+          h.expected.lead_times[{service, "github:" + deploy_id, commit}] = (at - commit_time) / 1000;
+        }
+        pending[environment].clear();
+      };
+      if (chance(0.4)) deploy("staging", "stg-" + std::to_string(s) + "-" + std::to_string(step), head, t - 300'000, true);
       if (!chance(0.5)) continue;
       const std::string deploy_id = "dep-" + std::to_string(s) + "-" + std::to_string(step);
       if (chance(0.5)) {
@@ -42,14 +63,9 @@ History random_history(int services, int steps, std::uint32_t seed, double dupli
         h.events.push_back({service, "", deployment_envelope(next_id("github"), service, started)});
       }
       const bool ok = chance(0.8);
-      TestDeployment done = deployed(deploy_id, head, ok ? "success" : "failure", format_time(t));
-      h.events.push_back({service, "", deployment_envelope(next_id("github"), service, done)});
+      deploy("production", deploy_id, head, t, ok);
       if (!ok) continue;
-      ++h.expected.deployments[service];
-      for (const auto& [sha, commit_time] : pending) {
-        h.expected.lead_times[{service, "github:" + deploy_id, sha}] = (t - commit_time) / 1000;
-      }
-      pending.clear();
+      production_shas.push_back(head);
       if (chance(0.3)) {
         const std::string incident_id = "INC-" + std::to_string(s) + "-" + std::to_string(step);
         TestIncident open = incident(incident_id, "open", format_time(t + 30 * 60'000));
@@ -59,6 +75,15 @@ History random_history(int services, int steps, std::uint32_t seed, double dupli
         h.expected.attributions[{service, incident_id}] = "github:" + deploy_id;
       }
       t += 2 * 3600'000LL;  // the next deployment comes after the incident opened
+      if (production_shas.size() >= 2 && chance(0.2)) {
+        // Back to the previous production commit: a detected rollback that
+        // brings nothing new.
+        const std::string previous = production_shas[production_shas.size() - 2];
+        deploy("production", "rb-" + std::to_string(s) + "-" + std::to_string(step), previous, t, true);
+        ++h.expected.rollbacks[service];
+        production_shas.push_back(previous);
+        t += 10 * 60'000;
+      }
     }
   }
   h.expected.unique_events = h.events.size();

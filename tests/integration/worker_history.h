@@ -1,7 +1,9 @@
 // Random DORA histories with their expected results computed by
 // construction (a reference model written independently of the worker's
-// linker): linear push chains, deployments of chain heads (some failed,
-// some preceded by in_progress reports), incidents after deployments.
+// linker): linear push chains, merged pull requests for some heads,
+// deployments of chain heads to staging and production (some failed, some
+// preceded by in_progress reports), rollbacks to the previous production
+// commit, incidents after deployments.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +24,9 @@ struct HistoryEvent {
 struct ExpectedHistory {
   // (service, deploy_id, change_id) -> lead time in seconds
   std::map<std::tuple<std::string, std::string, std::string>, long long> lead_times;
-  // service -> successful deployments
+  // service -> successful deployments (all environments), and rollbacks among them
   std::map<std::string, int> deployments;
+  std::map<std::string, int> rollbacks;
   // (service, incident_id) -> attributed deploy_id
   std::map<std::pair<std::string, std::string>, std::string> attributions;
   std::size_t unique_events = 0;

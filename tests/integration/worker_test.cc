@@ -92,6 +92,12 @@ void check_against_reference(const TestDatabase& db, const ExpectedHistory& expe
     INFO(service);
     CHECK(count(db, "SELECT count(*) FROM deployments WHERE service = '" + service + "'") == n);
   }
+  for (const auto& [service, n] : expected.deployments) {
+    INFO(service);
+    const auto it = expected.rollbacks.find(service);
+    CHECK(count(db, "SELECT count(*) FROM deployments WHERE is_rollback AND service = '" + service + "'") ==
+          (it == expected.rollbacks.end() ? 0 : it->second));
+  }
   for (const auto& [key, deploy_id] : expected.attributions) {
     INFO(key.first << " " << key.second);
     CHECK(db.scalar("SELECT deploy_id FROM incidents WHERE service = '" + key.first + "' AND incident_id = '" +

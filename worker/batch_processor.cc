@@ -65,6 +65,7 @@ void BatchProcessor::store(const std::vector<BatchEvent>& events, const std::str
     for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;
     outcome.materialized.services += stats.services;
     outcome.materialized.services_loaded += stats.services_loaded;
+    outcome.materialized.services_extended += stats.services_extended;
     outcome.materialized.rows_written += stats.rows_written;
     outcome.materialized.rows_deleted += stats.rows_deleted;
   } catch (...) {

@@ -10,8 +10,6 @@
 namespace fourkeys::worker {
 namespace {
 
-// Days since the epoch (UTC); formatted once per output row.
-std::int64_t day_number(Millis t) { return t >= 0 ? t / 86'400'000 : -((-t + 86'399'999) / 86'400'000); }
 
 struct DayInputs {
   MetricsDay row;
@@ -20,6 +18,10 @@ struct DayInputs {
 };
 
 }  // namespace
+
+std::int64_t utc_day_number(Millis t) { return t >= 0 ? t / 86'400'000 : -((-t + 86'399'999) / 86'400'000); }
+
+std::string utc_day_text(std::int64_t day_number) { return format_time(day_number * 86'400'000).substr(0, 10); }
 
 std::optional<double> percentile_cont(std::vector<double>& values, double p) {
   if (values.empty()) return std::nullopt;
@@ -34,7 +36,7 @@ std::optional<double> percentile_cont(std::vector<double>& values, double p) {
 std::vector<MetricsDay> daily_metrics(const DerivedService& derived) {
   std::map<std::string, std::map<std::int64_t, DayInputs>> days;
   auto day_of = [&](const std::string& environment, Millis t) -> DayInputs& {
-    return days[environment][day_number(t)];
+    return days[environment][utc_day_number(t)];
   };
   for (const DeploymentRow& d : derived.deployments) {
     MetricsDay& m = day_of(d.environment, d.deployed_at).row;
@@ -75,7 +77,7 @@ std::vector<MetricsDay> daily_metrics(const DerivedService& derived) {
   for (auto& [environment, by_day] : days) {
     for (auto& [day, d] : by_day) {
       d.row.environment = environment;
-      d.row.day = format_time(day * 86'400'000).substr(0, 10);
+      d.row.day = utc_day_text(day);
       d.row.lead_time_median_seconds = percentile_cont(d.lead_times, 0.5);
     d.row.lead_time_p90_seconds = percentile_cont(d.lead_times, 0.9);
     d.row.restore_median_seconds = percentile_cont(d.restores, 0.5);

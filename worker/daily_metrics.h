@@ -6,6 +6,7 @@
 
 #include "worker/model.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ struct MetricsDay {
 
 // Sorted by (environment, day).
 std::vector<MetricsDay> daily_metrics(const DerivedService& derived);
+
+// Days since the epoch of a time (UTC), and the YYYY-MM-DD of such a day.
+std::int64_t utc_day_number(Millis t);
+std::string utc_day_text(std::int64_t day_number);
 
 // percentile_cont(p) of `values` (sorted in place); nullopt when empty.
 std::optional<double> percentile_cont(std::vector<double>& values, double p);

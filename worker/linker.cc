@@ -84,10 +84,6 @@ double lead_time_seconds(Millis deployed_at, Millis commit_time) {
 // pushed to several branches has several) and each known change's time.
 class CommitGraph {
  public:
-  CommitGraph(const std::vector<PushRow>& pushes, const std::vector<ChangeRow>& changes) {
-    for (const PushRow& push : pushes) add_push(push);
-    for (const ChangeRow& change : changes) add_change(change);
-  }
 
   std::optional<Millis> change_time(const std::string& sha) const {
     const auto it = change_times_.find(sha);
@@ -104,7 +100,6 @@ class CommitGraph {
     return it == parents_.end() ? kNone : it->second;
   }
 
- private:
   void add_push(const PushRow& push) {
     std::optional<std::string> previous;
     if (!is_null_sha(push.before)) previous = push.before;
@@ -130,6 +125,8 @@ class CommitGraph {
     const auto [it, inserted] = change_times_.emplace(change.change_id, change.time_created);
     if (!inserted) it->second = std::min(it->second, change.time_created);
   }
+
+ private:
 
   std::map<std::string, std::set<std::string>> parents_;
   std::map<std::string, Millis> change_times_;
@@ -202,16 +199,6 @@ std::vector<Deployment> fold_deployments(const std::vector<DeploymentEventRow>& 
   return deployments;
 }
 
-// The successful deployments of each environment, in the order they
-// finished (`deployments` is already in that order).
-std::map<std::string, std::vector<Deployment*>> successful_by_environment(std::vector<Deployment>& deployments) {
-  std::map<std::string, std::vector<Deployment*>> by_environment;
-  for (Deployment& deployment : deployments) {
-    if (deployment.row.status == "success") by_environment[deployment.row.environment].push_back(&deployment);
-  }
-  return by_environment;
-}
-
 // ---- changes of a deployment ----------------------------------------------
 
 // The known changes reachable from `head` without passing a commit the
@@ -247,25 +234,6 @@ void collect_changes(const CommitGraph& graph, const std::set<std::string>& in_e
     if (const auto time = graph.change_time(sha)) deployment.changes.emplace(sha, *time);
   }
   deployment.row.change_count = static_cast<int>(deployment.changes.size());
-}
-
-// Links one environment's successful deployments in the order they finished:
-// each brings what the environment did not have yet.
-void link_environment(const CommitGraph& graph, const std::vector<Deployment*>& deployments) {
-  std::set<std::string> in_env;
-  const Deployment* previous = nullptr;
-  for (Deployment* deployment : deployments) {
-    const std::string& head = deployment->row.main_commit;
-    // Deploying again what an earlier deployment brought, after something
-    // else, goes back in history; deploying the same sha twice in a row is
-    // a redeploy.
-    deployment->row.rollback_detected =
-        !head.empty() && in_env.count(head) > 0 && previous != nullptr && previous->row.main_commit != head;
-    collect_changes(graph, in_env, *deployment);
-    if (!head.empty()) in_env.insert(head);
-    for (const auto& [sha, time] : deployment->changes) in_env.insert(sha);
-    previous = deployment;
-  }
 }
 
 std::optional<Millis> main_commit_time(const CommitGraph& graph, const Deployment& deployment) {
@@ -319,18 +287,17 @@ std::vector<IncidentRow> fold_incidents(const std::vector<IncidentEventRow>& eve
 
 // ---- attribution ----------------------------------------------------------
 
-// Which deployment of one environment an incident is attributed to.
+// The successful deployments of one environment, linked, in the order they
+// finished, and which of them first brought each sha.
 class EnvironmentAttributor {
  public:
-  // `deployments`: the environment's successful deployments, linked, in the
-  // order they finished.
-  explicit EnvironmentAttributor(std::vector<Deployment*> deployments) : deployments_(std::move(deployments)) {
-    for (std::size_t position = 0; position < deployments_.size(); ++position) {
-      const Deployment& deployment = *deployments_[position];
-      // emplace keeps the first, so each sha maps to the earliest deployment.
-      if (!deployment.row.main_commit.empty()) first_with_sha_.emplace(deployment.row.main_commit, position);
-      for (const auto& [sha, time] : deployment.changes) first_with_sha_.emplace(sha, position);
-    }
+  // Deployments come in the order they finished.
+  void add(Deployment* deployment) {
+    const std::size_t position = deployments_.size();
+    deployments_.push_back(deployment);
+    // emplace keeps the first, so each sha maps to the earliest deployment.
+    if (!deployment->row.main_commit.empty()) first_with_sha_.emplace(deployment->row.main_commit, position);
+    for (const auto& [sha, time] : deployment->changes) first_with_sha_.emplace(sha, position);
   }
 
   // The earliest deployment that brought the root-cause commit, named in
@@ -365,65 +332,174 @@ class EnvironmentAttributor {
   std::map<std::string, std::size_t> first_with_sha_;  // sha → position in deployments_
 };
 
-void attribute(IncidentRow& incident, const EnvironmentAttributor& attributor, const LinkSettings& settings) {
-  if (Deployment* cause = attributor.by_root_cause(incident.root_cause_sha)) {
-    incident.deploy_id = cause->row.deploy_id;
-    incident.attribution = "root_cause";
-    cause->row.caused_incident = true;
-  } else if (Deployment* last = attributor.by_window(incident.time_created, settings.attribution_window)) {
-    incident.deploy_id = last->row.deploy_id;
-    incident.attribution = "window";
-    last->row.caused_incident = true;
+// The rows of one deployment's changes, in change_id order.
+void append_change_rows(const Deployment& deployment, std::vector<DeploymentChangeRow>& rows) {
+  for (const auto& [sha, commit_time] : deployment.changes) {
+    DeploymentChangeRow row;
+    row.deploy_id = deployment.row.deploy_id;
+    row.environment = deployment.row.environment;
+    row.change_id = sha;
+    row.commit_time = commit_time;
+    row.deployed_at = deployment.row.deployed_at;
+    row.lead_time_seconds = lead_time_seconds(deployment.row.deployed_at, commit_time);
+    rows.push_back(std::move(row));
   }
 }
 
-// ---- output ---------------------------------------------------------------
-
-std::vector<DeploymentChangeRow> change_rows(const std::vector<Deployment>& deployments) {
-  std::vector<DeploymentChangeRow> rows;
-  for (const Deployment& deployment : deployments) {
-    for (const auto& [sha, commit_time] : deployment.changes) {
-      DeploymentChangeRow row;
-      row.deploy_id = deployment.row.deploy_id;
-      row.environment = deployment.row.environment;
-      row.change_id = sha;
-      row.commit_time = commit_time;
-      row.deployed_at = deployment.row.deployed_at;
-      row.lead_time_seconds = lead_time_seconds(deployment.row.deployed_at, commit_time);
-      rows.push_back(std::move(row));
-    }
-  }
-  std::sort(rows.begin(), rows.end(), [](const DeploymentChangeRow& a, const DeploymentChangeRow& b) {
-    return std::tie(a.deploy_id, a.change_id) < std::tie(b.deploy_id, b.change_id);
-  });
-  return rows;
+bool sorts_before(const DeploymentRow& a, const DeploymentRow& b) {
+  return std::tie(a.deployed_at, a.deploy_id) < std::tie(b.deployed_at, b.deploy_id);
 }
 
 }  // namespace
 
-DerivedService derive_service(const ServiceHistory& history, const LinkSettings& settings) {
-  const CommitGraph graph(history.pushes, history.changes);
-  std::vector<Deployment> deployments = fold_deployments(history.deployment_events);
-  const auto successful = successful_by_environment(deployments);
-  for (const auto& [environment, in_order] : successful) link_environment(graph, in_order);
-  for (Deployment& deployment : deployments) deployment.row.commit_time = main_commit_time(graph, deployment);
+// What linking has built so far: enough to link later deployments without
+// looking at the earlier ones again.
+struct ServiceLinker::State {
+  struct Environment {
+    std::set<std::string> in_env;  // shas the environment has
+    const Deployment* previous = nullptr;
+    EnvironmentAttributor attributor;
+  };
 
-  std::map<std::string, EnvironmentAttributor> attributors;
-  for (const auto& [environment, in_order] : successful) {
-    attributors.emplace(environment, EnvironmentAttributor(in_order));
-  }
-  std::vector<IncidentRow> incidents = fold_incidents(history.incident_events);
-  for (IncidentRow& incident : incidents) {
-    const auto it = attributors.find(incident.environment);
-    if (it != attributors.end()) attribute(incident, it->second, settings);
+  CommitGraph graph;
+  std::deque<Deployment> deployments;  // in the order they finished; a deque keeps pointers valid
+  std::set<std::string> deploy_ids;
+  std::map<std::string, Environment> environments;
+  // Every sha a push, a change or a deployment names. A batch that gives one
+  // of them new parents or a time may change what earlier deployments
+  // brought; one that names only new shas cannot.
+  std::set<std::string> mentioned;
+
+  void add_push(const PushRow& push) {
+    graph.add_push(push);
+    if (!is_null_sha(push.before)) mentioned.insert(push.before);
+    for (const auto& sha : push.commit_shas) {
+      if (!sha.empty()) mentioned.insert(sha);
+    }
+    if (!is_null_sha(push.after)) mentioned.insert(push.after);
   }
 
+  void add_change(const ChangeRow& change) {
+    graph.add_change(change);
+    if (!change.change_id.empty()) mentioned.insert(change.change_id);
+  }
+
+  // Appends a deployment that finished after every one so far.
+  void add_deployment(Deployment deployment) {
+    Deployment& d = deployments.emplace_back(std::move(deployment));
+    deploy_ids.insert(d.row.deploy_id);
+    if (!d.row.main_commit.empty()) mentioned.insert(d.row.main_commit);
+    mentioned.insert(d.additional_shas.begin(), d.additional_shas.end());
+    if (d.row.status == "success") {
+      Environment& env = environments[d.row.environment];
+      const std::string& head = d.row.main_commit;
+      // Deploying again what an earlier deployment brought, after something
+      // else, goes back in history; deploying the same sha twice in a row is
+      // a redeploy.
+      d.row.rollback_detected =
+          !head.empty() && env.in_env.count(head) > 0 && env.previous != nullptr && env.previous->row.main_commit != head;
+      collect_changes(graph, env.in_env, d);
+      if (!head.empty()) env.in_env.insert(head);
+      for (const auto& [sha, time] : d.changes) env.in_env.insert(sha);
+      env.previous = &d;
+      env.attributor.add(&d);
+    }
+    d.row.commit_time = main_commit_time(graph, d);
+  }
+
+  // Folds every incident and attributes it; sets caused_incident on every
+  // deployment accordingly.
+  std::vector<IncidentRow> incidents(const std::vector<IncidentEventRow>& events, const LinkSettings& settings) {
+    std::vector<IncidentRow> rows = fold_incidents(events);
+    std::set<const Deployment*> caused;
+    for (IncidentRow& incident : rows) {
+      const auto it = environments.find(incident.environment);
+      if (it == environments.end()) continue;
+      const EnvironmentAttributor& attributor = it->second.attributor;
+      if (Deployment* cause = attributor.by_root_cause(incident.root_cause_sha)) {
+        incident.deploy_id = cause->row.deploy_id;
+        incident.attribution = "root_cause";
+        caused.insert(cause);
+      } else if (Deployment* last = attributor.by_window(incident.time_created, settings.attribution_window)) {
+        incident.deploy_id = last->row.deploy_id;
+        incident.attribution = "window";
+        caused.insert(last);
+      }
+    }
+    for (Deployment& d : deployments) d.row.caused_incident = caused.count(&d) > 0;
+    return rows;
+  }
+};
+
+ServiceLinker::ServiceLinker(LinkSettings settings) : settings_(settings) {}
+ServiceLinker::~ServiceLinker() = default;
+
+DerivedService ServiceLinker::derive(const ServiceHistory& history) {
+  state_ = std::make_unique<State>();
+  for (const PushRow& push : history.pushes) state_->add_push(push);
+  for (const ChangeRow& change : history.changes) state_->add_change(change);
+  for (Deployment& deployment : fold_deployments(history.deployment_events)) {
+    state_->add_deployment(std::move(deployment));
+  }
   DerivedService derived;
   derived.service = history.service;
-  derived.deployment_changes = change_rows(deployments);
-  for (Deployment& deployment : deployments) derived.deployments.push_back(std::move(deployment.row));
-  derived.incidents = std::move(incidents);
+  derived.incidents = state_->incidents(history.incident_events, settings_);
+  derived.deployments.reserve(state_->deployments.size());
+  for (const Deployment& d : state_->deployments) {
+    derived.deployments.push_back(d.row);
+    append_change_rows(d, derived.deployment_changes);
+  }
   return derived;
+}
+
+bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
+                           LinkChanges& changes) {
+  if (!state_) return false;
+  State& state = *state_;
+  // Only shas nobody named before may get parents or times.
+  for (const PushRow& push : added.pushes) {
+    for (const auto& sha : push.commit_shas) {
+      if (state.mentioned.count(sha)) return false;
+    }
+    if (!is_null_sha(push.after) && state.mentioned.count(push.after)) return false;
+  }
+  for (const ChangeRow& change : added.changes) {
+    if (state.mentioned.count(change.change_id)) return false;
+  }
+  // Only new deployments, finishing after every earlier one.
+  std::vector<Deployment> fresh = fold_deployments(added.deployment_events);
+  for (const Deployment& d : fresh) {
+    if (state.deploy_ids.count(d.row.deploy_id)) return false;
+  }
+  if (!fresh.empty() && !state.deployments.empty() &&
+      !sorts_before(state.deployments.back().row, fresh.front().row)) {
+    return false;
+  }
+
+  for (const PushRow& push : added.pushes) state.add_push(push);
+  for (const ChangeRow& change : added.changes) state.add_change(change);
+  changes.new_deployments_from = derived.deployments.size();
+  changes.new_changes_from = derived.deployment_changes.size();
+  for (Deployment& d : fresh) {
+    state.add_deployment(std::move(d));
+    derived.deployments.push_back(state.deployments.back().row);
+    append_change_rows(state.deployments.back(), derived.deployment_changes);
+  }
+  changes.old_incidents = std::move(derived.incidents);
+  derived.incidents = state.incidents(history.incident_events, settings_);
+  changes.changed_deployments.clear();
+  for (std::size_t i = 0; i < state.deployments.size(); ++i) {
+    const bool caused = state.deployments[i].row.caused_incident;
+    if (derived.deployments[i].caused_incident == caused) continue;
+    derived.deployments[i].caused_incident = caused;
+    if (i < changes.new_deployments_from) changes.changed_deployments.push_back(i);
+  }
+  return true;
+}
+
+DerivedService derive_service(const ServiceHistory& history, const LinkSettings& settings) {
+  ServiceLinker linker(settings);
+  return linker.derive(history);
 }
 
 }  // namespace fourkeys::worker

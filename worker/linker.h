@@ -6,6 +6,10 @@
 
 #include "worker/model.h"
 
+#include <cstddef>
+#include <memory>
+#include <vector>
+
 namespace fourkeys::worker {
 
 // Derives deployments (every attempt), their changes with lead times, and
@@ -13,6 +17,45 @@ namespace fourkeys::worker {
 // one service. The result depends only on the rows, not on their order in
 // the vectors (ties are broken by ids), so any arrival order of the same
 // events gives the same rows.
+//
+// Rows come sorted: deployments by (deployed_at, deploy_id); their changes in
+// that order of deployments, then by change_id; incidents by (source,
+// incident_id).
 DerivedService derive_service(const ServiceHistory& history, const LinkSettings& settings);
+
+// What extend() changed in a DerivedService.
+struct LinkChanges {
+  std::size_t new_deployments_from = 0;  // deployments[i] for i >= this are new
+  std::size_t new_changes_from = 0;      // deployment_changes[i] for i >= this are new
+  std::vector<std::size_t> changed_deployments;  // earlier deployments whose caused_incident changed
+  std::vector<IncidentRow> old_incidents;        // the incidents before (derived.incidents holds the new)
+};
+
+// derive_service() that remembers its linking state, so that a history that
+// only grows forward can be linked without going over it again.
+class ServiceLinker {
+ public:
+  explicit ServiceLinker(LinkSettings settings);
+  ~ServiceLinker();
+  ServiceLinker(const ServiceLinker&) = delete;
+  ServiceLinker& operator=(const ServiceLinker&) = delete;
+
+  // Everything from scratch, as derive_service().
+  DerivedService derive(const ServiceHistory& history);
+
+  // `added`: rows new since the last derive()/extend(); `history`: the whole
+  // history with them; `derived`: the last result, brought up to date in
+  // place. Returns true when that gives exactly derive(history): the added
+  // rows are deployments with new ids finishing after every earlier one, and
+  // pushes and changes that give parents or times only to shas nothing named
+  // before. Otherwise returns false and changes nothing; call derive().
+  bool extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
+              LinkChanges& changes);
+
+ private:
+  struct State;
+  LinkSettings settings_;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace fourkeys::worker

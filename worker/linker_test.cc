@@ -809,7 +809,8 @@ bool is_in_output_order(const DerivedService& derived) {
                         }) &&
          std::is_sorted(changes.begin(), changes.end(),
                         [](const DeploymentChangeRow& a, const DeploymentChangeRow& b) {
-                          return std::tie(a.deploy_id, a.change_id) < std::tie(b.deploy_id, b.change_id);
+                          return std::tie(a.deployed_at, a.deploy_id, a.change_id) <
+                                 std::tie(b.deployed_at, b.deploy_id, b.change_id);
                         }) &&
          std::is_sorted(incidents.begin(), incidents.end(), [](const IncidentRow& a, const IncidentRow& b) {
            return std::tie(a.source, a.incident_id) < std::tie(b.source, b.incident_id);

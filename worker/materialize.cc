@@ -6,6 +6,8 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -144,6 +146,21 @@ void append_added(ServiceHistory& history, const std::vector<const DecodedEvent*
   }
 }
 
+void append_added(ServiceHistory& history, const ServiceHistory& rows) {
+  history.changes.insert(history.changes.end(), rows.changes.begin(), rows.changes.end());
+  history.pushes.insert(history.pushes.end(), rows.pushes.begin(), rows.pushes.end());
+  history.deployment_events.insert(history.deployment_events.end(), rows.deployment_events.begin(),
+                                   rows.deployment_events.end());
+  history.incident_events.insert(history.incident_events.end(), rows.incident_events.begin(),
+                                 rows.incident_events.end());
+}
+
+ServiceHistory rows_of(const std::vector<const DecodedEvent*>& events) {
+  ServiceHistory rows;
+  append_added(rows, events);
+  return rows;
+}
+
 // The rows of every derived table, in COPY form, plus the keys to delete.
 struct Writes {
   CopyRows deployments, changes, incidents, metrics;
@@ -210,7 +227,7 @@ struct Writes {
 // Keys in the order derive_service() and daily_metrics() sort their rows,
 // so two results diff in one merge pass, without building an index.
 auto key_of(const DeploymentRow& d) { return std::tie(d.deployed_at, d.deploy_id); }
-auto key_of(const DeploymentChangeRow& c) { return std::tie(c.deploy_id, c.change_id); }
+auto key_of(const DeploymentChangeRow& c) { return std::tie(c.deployed_at, c.deploy_id, c.change_id); }
 auto key_of(const IncidentRow& i) { return std::tie(i.source, i.incident_id); }
 auto key_of(const MetricsDay& m) { return std::tie(m.environment, m.day); }
 
@@ -307,6 +324,87 @@ void apply_writes(pqxx::transaction_base& tx, Writes& w) {
             w.metrics);
 }
 
+// Writes what ServiceLinker::extend() changed, and the metrics_daily rows
+// of the days it touched (recomputed from the derived rows of those days).
+std::pair<std::size_t, std::size_t> write_extension(const std::string& service, ServiceState& state,
+                                                    const LinkChanges& changes, Writes& writes) {
+  const DerivedService& derived = state.derived;
+  std::size_t written = 0, deleted = 0;
+  std::set<std::pair<std::string, std::int64_t>> days;
+  auto touch = [&](const std::string& environment, Millis t) { days.emplace(environment, utc_day_number(t)); };
+  for (std::size_t i : changes.changed_deployments) {
+    writes.remove(service, derived.deployments[i]);
+    writes.add(service, derived.deployments[i]);
+    ++deleted;
+    ++written;
+    touch(derived.deployments[i].environment, derived.deployments[i].deployed_at);
+  }
+  for (std::size_t i = changes.new_deployments_from; i < derived.deployments.size(); ++i) {
+    writes.add(service, derived.deployments[i]);
+    ++written;
+    touch(derived.deployments[i].environment, derived.deployments[i].deployed_at);
+  }
+  for (std::size_t i = changes.new_changes_from; i < derived.deployment_changes.size(); ++i) {
+    writes.add(service, derived.deployment_changes[i]);
+    ++written;
+    touch(derived.deployment_changes[i].environment, derived.deployment_changes[i].deployed_at);
+  }
+  {
+    const auto [w, d] = diff(service, changes.old_incidents, derived.incidents, writes);
+    written += w;
+    deleted += d;
+    // Days of incidents that changed, before and after.
+    std::map<std::pair<std::string, std::string>, const IncidentRow*> before;
+    for (const IncidentRow& i : changes.old_incidents) before.emplace(std::make_pair(i.source, i.incident_id), &i);
+    for (const IncidentRow& i : derived.incidents) {
+      auto it = before.find({i.source, i.incident_id});
+      if (it != before.end()) {
+        if (*it->second == i) {
+          before.erase(it);
+          continue;
+        }
+        touch(it->second->environment, it->second->time_created);
+        before.erase(it);
+      }
+      touch(i.environment, i.time_created);
+    }
+    for (const auto& [key, i] : before) touch(i->environment, i->time_created);
+  }
+  if (days.empty()) return {written, deleted};
+
+  // The rows of the touched days, and their metrics.
+  DerivedService subset;
+  auto in_days = [&](const std::string& environment, Millis t) {
+    return days.count({environment, utc_day_number(t)}) > 0;
+  };
+  for (const auto& d : derived.deployments) {
+    if (in_days(d.environment, d.deployed_at)) subset.deployments.push_back(d);
+  }
+  for (const auto& c : derived.deployment_changes) {
+    if (in_days(c.environment, c.deployed_at)) subset.deployment_changes.push_back(c);
+  }
+  for (const auto& i : derived.incidents) {
+    if (in_days(i.environment, i.time_created)) subset.incidents.push_back(i);
+  }
+  std::vector<MetricsDay> fresh = daily_metrics(subset);
+  std::set<std::pair<std::string, std::string>> day_keys;
+  for (const auto& [environment, day] : days) day_keys.emplace(environment, utc_day_text(day));
+  std::vector<MetricsDay> old_days, kept;
+  for (MetricsDay& m : state.metrics) {
+    (day_keys.count({m.environment, m.day}) ? old_days : kept).push_back(std::move(m));
+  }
+  const auto [w, d] = diff(service, old_days, fresh, writes);
+  written += w;
+  deleted += d;
+  std::vector<MetricsDay> merged;
+  merged.reserve(kept.size() + fresh.size());
+  std::merge(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()),
+             std::make_move_iterator(fresh.begin()), std::make_move_iterator(fresh.end()), std::back_inserter(merged),
+             [](const MetricsDay& a, const MetricsDay& b) { return key_of(a) < key_of(b); });
+  state.metrics = std::move(merged);
+  return {written, deleted};
+}
+
 }  // namespace
 
 Materializer::Materializer(LinkSettings settings, ServiceCache* cache) : settings_(settings), cache_(cache) {}
@@ -348,7 +446,8 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   for (ServiceHistory& history : loaded) {
     auto state = std::make_unique<ServiceState>();
     state->history = std::move(history);
-    state->derived = derive_service(state->history, settings_);
+    state->linker = std::make_unique<ServiceLinker>(settings_);
+    state->derived = state->linker->derive(state->history);
     state->metrics = daily_metrics(state->derived);
     writes.replace_all.push_back(state->history.service);
     const std::string& s = state->history.service;
@@ -359,18 +458,28 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   }
   for (auto& [service, state] : states) {
     auto it = added.find(service);
-    if (it != added.end()) append_added(state->history, it->second);
-    DerivedService derived = derive_service(state->history, settings_);
-    std::vector<MetricsDay> metrics = daily_metrics(derived);
-    for (auto [w, d] : {diff(service, state->derived.deployments, derived.deployments, writes),
-                        diff(service, state->derived.deployment_changes, derived.deployment_changes, writes),
-                        diff(service, state->derived.incidents, derived.incidents, writes),
-                        diff(service, state->metrics, metrics, writes)}) {
+    const ServiceHistory new_rows = it != added.end() ? rows_of(it->second) : ServiceHistory{};
+    append_added(state->history, new_rows);
+    LinkChanges changes;
+    if (state->linker && state->linker->extend(state->history, new_rows, state->derived, changes)) {
+      ++stats.services_extended;
+      const auto [w, d] = write_extension(service, *state, changes, writes);
       stats.rows_written += w;
       stats.rows_deleted += d;
+    } else {
+      state->linker = std::make_unique<ServiceLinker>(settings_);
+      DerivedService derived = state->linker->derive(state->history);
+      std::vector<MetricsDay> metrics = daily_metrics(derived);
+      for (auto [w, d] : {diff(service, state->derived.deployments, derived.deployments, writes),
+                          diff(service, state->derived.deployment_changes, derived.deployment_changes, writes),
+                          diff(service, state->derived.incidents, derived.incidents, writes),
+                          diff(service, state->metrics, metrics, writes)}) {
+        stats.rows_written += w;
+        stats.rows_deleted += d;
+      }
+      state->derived = std::move(derived);
+      state->metrics = std::move(metrics);
     }
-    state->derived = std::move(derived);
-    state->metrics = std::move(metrics);
     pending_.emplace_back(service, std::move(state));
   }
   apply_writes(tx, writes);

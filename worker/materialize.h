@@ -35,6 +35,7 @@ namespace fourkeys::worker {
 struct MaterializeStats {
   std::size_t services = 0;
   std::size_t services_loaded = 0;  // read from Postgres (not cached, or stale)
+  std::size_t services_extended = 0;  // linked forward from what was remembered
   std::size_t rows_written = 0;     // derived and metric rows inserted
   std::size_t rows_deleted = 0;
 };

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "worker/daily_metrics.h"
+#include "worker/linker.h"
 #include "worker/model.h"
 
 #include <cstddef>
@@ -28,6 +29,7 @@ namespace fourkeys::worker {
 struct ServiceState {
   std::int64_t version = 0;  // service_versions.version this state was written with
   ServiceHistory history;
+  std::unique_ptr<ServiceLinker> linker;  // links what the next batch adds
   DerivedService derived;
   std::vector<MetricsDay> metrics;
   std::size_t rows() const;

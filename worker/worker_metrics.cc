@@ -22,6 +22,7 @@ struct WorkerMetrics::Families {
   prometheus::Gauge& database_up;
   prometheus::Gauge& assigned;
   prometheus::Gauge& rebuild_progress;
+  prometheus::Family<prometheus::Counter>& linked;
   std::mutex lag_mutex;
   std::vector<std::int32_t> lag_partitions;
 };
@@ -53,6 +54,9 @@ WorkerMetrics::WorkerMetrics() : registry_(std::make_shared<prometheus::Registry
           .Help("Partitions of the events topic assigned to this worker").Register(r).Add({}),
       prometheus::BuildGauge().Name("fourkeys_worker_rebuild_progress_ratio")
           .Help("Progress of a running --rebuild (0 to 1)").Register(r).Add({}),
+      prometheus::BuildCounter().Name("fourkeys_worker_services_linked_total")
+          .Help("Services brought up to date by a batch: extended (linked forward from memory), "
+                "derived (whole history linked again) or loaded (read from Postgres first)").Register(r),
       {},
       {},
   });
@@ -66,6 +70,11 @@ void WorkerMetrics::batch_done(const BatchOutcome& outcome, double seconds) {
   }
   f_->duplicates.Increment(static_cast<double>(outcome.duplicates));
   for (const auto& letter : outcome.dead_letters) f_->dead_letters.Add({{"stage", letter.stage}}).Increment();
+  const auto& m = outcome.materialized;
+  f_->linked.Add({{"how", "extended"}}).Increment(static_cast<double>(m.services_extended));
+  f_->linked.Add({{"how", "loaded"}}).Increment(static_cast<double>(m.services_loaded));
+  f_->linked.Add({{"how", "derived"}})
+      .Increment(static_cast<double>(m.services - m.services_extended - m.services_loaded));
   f_->batch_size.Observe(static_cast<double>(outcome.messages));
   f_->batch_seconds.Observe(seconds);
   f_->database_up.Set(1);

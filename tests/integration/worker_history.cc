@@ -9,7 +9,7 @@
 
 namespace fourkeys::testing {
 
-History random_history(int services, int steps, std::uint32_t seed, double duplicate_share) {
+History random_history(int services, int steps, std::uint32_t seed, double duplicate_share, bool shuffled) {
   History h;
   std::mt19937 rng(seed);
   auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
@@ -87,11 +87,20 @@ History random_history(int services, int steps, std::uint32_t seed, double dupli
     }
   }
   h.expected.unique_events = h.events.size();
-  const std::size_t originals = h.events.size();
-  for (std::size_t i = 0; i < originals; ++i) {
-    if (chance(duplicate_share)) h.events.push_back(h.events[i]);
+  if (shuffled) {
+    const std::size_t originals = h.events.size();
+    for (std::size_t i = 0; i < originals; ++i) {
+      if (chance(duplicate_share)) h.events.push_back(h.events[i]);
+    }
+    std::shuffle(h.events.begin(), h.events.end(), rng);
+  } else {
+    std::vector<HistoryEvent> in_order;
+    for (const auto& e : h.events) {
+      in_order.push_back(e);
+      if (chance(duplicate_share)) in_order.push_back(e);
+    }
+    h.events = std::move(in_order);
   }
-  std::shuffle(h.events.begin(), h.events.end(), rng);
   for (auto& e : h.events) {
     const auto pos = e.envelope.find("\"id\":\"");
     e.id = e.envelope.substr(pos + 6, e.envelope.find('"', pos + 6) - pos - 6);

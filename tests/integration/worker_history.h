@@ -38,7 +38,10 @@ struct History {
 };
 
 // `services` services with `steps` pushes each; `seed` makes it repeatable.
-// `duplicate_share` of the events are delivered twice.
-History random_history(int services, int steps, std::uint32_t seed, double duplicate_share = 0.1);
+// `duplicate_share` of the events are delivered twice. `shuffled`: in random
+// order; otherwise in the order they happened (each redelivery right after
+// its original), as a healthy pipeline sees them.
+History random_history(int services, int steps, std::uint32_t seed, double duplicate_share = 0.1,
+                       bool shuffled = true);
 
 }  // namespace fourkeys::testing

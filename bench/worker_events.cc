@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
     std::string head = std::string(40, '0');
     EpochMillis t = 0;
     int step = 0;
+    int deployments = 0;
   };
   std::vector<ServiceState> state(static_cast<std::size_t>(services));
   const EpochMillis start = now_millis() - 80LL * 86400 * 1000;
@@ -165,19 +166,28 @@ int main(int argc, char** argv) {
       e.kind = parser::Kind::change;
       e.occurred_at = format_time(st.t);
       e.change = change;
-    } else if (roll < 90) {  // a deployment report
+    } else if (roll < 90) {  // a deployment: sometimes reported running first, then its outcome
       st.t += 120'000;
       parser::Deployment d;
-      d.id = std::to_string(s) + "-" + std::to_string(st.step);
+      d.id = std::to_string(s) + "-" + std::to_string(st.deployments++);
       d.environment = roll < 85 ? "production" : "staging";
       d.sha = st.head;
-      d.status = roll % 10 == 0 ? "failure" : (roll % 7 == 0 ? "in_progress" : "success");
-      d.finished_at = format_time(st.t);
       d.is_rollback = roll == 61;
       d.is_hotfix = roll == 62;
       e.source = "github";
       e.source_event = "deployment_status";
       e.kind = parser::Kind::deployment;
+      if (rng() % 10 < 3) {
+        parser::Envelope running = e;
+        parser::Deployment r = d;
+        r.status = "in_progress";
+        r.started_at = format_time(st.t - 60'000);
+        running.occurred_at = r.started_at;
+        running.deployment = r;
+        emit(running);
+      }
+      d.status = roll % 10 == 0 ? "failure" : "success";
+      d.finished_at = format_time(st.t);
       e.occurred_at = d.finished_at;
       e.deployment = d;
     } else {  // an incident report

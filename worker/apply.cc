@@ -95,41 +95,37 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
   ApplyResult result;
   if (events.empty()) return result;
 
-  // Temporary tables live as long as the connection; their rows as long as
-  // the transaction.
-  tx.exec(
-      "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events_raw INCLUDING DEFAULTS) "
-      "ON COMMIT DELETE ROWS");
+  // The batch's ids already stored (redeliveries, a replay after a crash):
+  // one index lookup, so the rest can go straight into events_raw by COPY.
+  std::vector<std::string> ids;
+  ids.reserve(events.size());
+  for (const BatchEvent& e : events) ids.push_back(e.event.id);
+  std::unordered_set<std::string> known;
+  for (const auto& row : tx.exec_params("SELECT id FROM events_raw WHERE id = ANY($1::text[])", array_literal(ids))) {
+    known.insert(row[0].c_str());
+  }
 
   std::unordered_set<std::string> seen;
   std::vector<const BatchEvent*> unique;
   unique.reserve(events.size());
   CopyRows raw;
   for (const BatchEvent& e : events) {
-    if (!seen.insert(e.event.id).second) {
+    if (known.count(e.event.id) || !seen.insert(e.event.id).second) {
       ++result.duplicates;
       continue;
     }
     unique.push_back(&e);
     add_raw_row(raw, e);
   }
-  copy_into(tx, "incoming_events", kRawColumns, raw);
-
-  // Inserting in id order keeps two workers that replay the same events
-  // during a rebalance from deadlocking on each other's rows.
-  const pqxx::result inserted = tx.exec(
-      "INSERT INTO events_raw SELECT * FROM incoming_events ORDER BY id "
-      "ON CONFLICT (id) DO NOTHING RETURNING id");
-  std::unordered_set<std::string> fresh;
-  fresh.reserve(inserted.size());
-  for (const auto& row : inserted) fresh.insert(row[0].c_str());
-  result.duplicates += unique.size() - fresh.size();
-  result.stored = fresh.size();
+  // Another worker storing one of these ids at the same moment (a rebalance)
+  // makes this fail with a unique violation; the batch is then retried and
+  // the lookup above finds the id.
+  copy_into(tx, "events_raw", kRawColumns, raw);
+  result.stored = unique.size();
 
   std::vector<const DecodedEvent*> stored;
   std::set<std::string> services;
   for (const BatchEvent* e : unique) {
-    if (!fresh.count(e->event.id)) continue;
     services.insert(e->event.service);
     ++result.stored_by_kind[e->event.kind];
     stored.push_back(&e->event);

@@ -96,7 +96,7 @@ BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) 
           unavailable(database_, e);
         case DatabaseErrorKind::conflict:
           if (attempt < kConflictRetries) continue;
-          unavailable(database_, e);
+          [[fallthrough]];  // the same conflict again and again: look for the event causing it
         case DatabaseErrorKind::data:
           log::warn("a batch statement failed; storing the batch event by event to find the cause",
                     {{"error", describe_database_error(e)}, {"events", static_cast<int>(decoded.events.size())}});

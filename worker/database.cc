@@ -42,7 +42,8 @@ DatabaseErrorKind classify_database_error(const std::exception& error) {
         state.rfind("58", 0) == 0 || state.empty()) {
       return DatabaseErrorKind::unavailable;
     }
-    if (state == "40001" || state == "40P01") return DatabaseErrorKind::conflict;
+    // 23505: another worker stored the same event id in the same moment.
+    if (state == "40001" || state == "40P01" || state == "23505") return DatabaseErrorKind::conflict;
     return DatabaseErrorKind::data;
   }
   return DatabaseErrorKind::data;

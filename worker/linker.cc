@@ -362,8 +362,10 @@ struct ServiceLinker::State {
   };
 
   CommitGraph graph;
-  std::deque<Deployment> deployments;  // in the order they finished; a deque keeps pointers valid
-  std::set<std::string> deploy_ids;
+  // In the order they finished; each on the heap, so pointers to it stay
+  // valid when others are removed.
+  std::vector<std::unique_ptr<Deployment>> deployments;
+  std::map<std::string, const Deployment*> by_deploy_id;
   std::map<std::string, Environment> environments;
   // Every sha a push, a change or a deployment names. A batch that gives one
   // of them new parents or a time may change what earlier deployments
@@ -386,8 +388,8 @@ struct ServiceLinker::State {
 
   // Appends a deployment that finished after every one so far.
   void add_deployment(Deployment deployment) {
-    Deployment& d = deployments.emplace_back(std::move(deployment));
-    deploy_ids.insert(d.row.deploy_id);
+    Deployment& d = *deployments.emplace_back(std::make_unique<Deployment>(std::move(deployment)));
+    by_deploy_id[d.row.deploy_id] = &d;
     if (!d.row.main_commit.empty()) mentioned.insert(d.row.main_commit);
     mentioned.insert(d.additional_shas.begin(), d.additional_shas.end());
     if (d.row.status == "success") {
@@ -426,7 +428,7 @@ struct ServiceLinker::State {
         caused.insert(last);
       }
     }
-    for (Deployment& d : deployments) d.row.caused_incident = caused.count(&d) > 0;
+    for (auto& d : deployments) d->row.caused_incident = caused.count(d.get()) > 0;
     return rows;
   }
 };
@@ -445,9 +447,9 @@ DerivedService ServiceLinker::derive(const ServiceHistory& history) {
   derived.service = history.service;
   derived.incidents = state_->incidents(history.incident_events, settings_);
   derived.deployments.reserve(state_->deployments.size());
-  for (const Deployment& d : state_->deployments) {
-    derived.deployments.push_back(d.row);
-    append_change_rows(d, derived.deployment_changes);
+  for (const auto& d : state_->deployments) {
+    derived.deployments.push_back(d->row);
+    append_change_rows(*d, derived.deployment_changes);
   }
   return derived;
 }
@@ -466,30 +468,65 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   for (const ChangeRow& change : added.changes) {
     if (state.mentioned.count(change.change_id)) return false;
   }
-  // Only new deployments, finishing after every earlier one.
-  std::vector<Deployment> fresh = fold_deployments(added.deployment_events);
-  for (const Deployment& d : fresh) {
-    if (state.deploy_ids.count(d.row.deploy_id)) return false;
+  // Deployments: new ids, or new reports of an attempt that has not
+  // succeeded yet (it brought nothing, so taking it out changes no other
+  // deployment); either way finishing after every other deployment.
+  std::set<std::string> ids;
+  for (const DeploymentEventRow& r : added.deployment_events) ids.insert(r.deploy_id);
+  std::vector<DeploymentEventRow> reports;
+  std::set<const Deployment*> updated;
+  for (const std::string& id : ids) {
+    const auto it = state.by_deploy_id.find(id);
+    if (it == state.by_deploy_id.end()) continue;
+    if (it->second->row.status == "success") return false;
+    updated.insert(it->second);
   }
-  if (!fresh.empty() && !state.deployments.empty() &&
-      !sorts_before(state.deployments.back().row, fresh.front().row)) {
-    return false;
+  if (updated.empty()) {
+    reports = added.deployment_events;
+  } else {
+    for (const DeploymentEventRow& r : history.deployment_events) {
+      if (ids.count(r.deploy_id)) reports.push_back(r);
+    }
+  }
+  std::vector<Deployment> fresh = fold_deployments(reports);
+  if (!fresh.empty()) {
+    for (auto it = state.deployments.rbegin(); it != state.deployments.rend(); ++it) {
+      if (updated.count(it->get())) continue;
+      if (!sorts_before((*it)->row, fresh.front().row)) return false;
+      break;
+    }
   }
 
   for (const PushRow& push : added.pushes) state.add_push(push);
   for (const ChangeRow& change : added.changes) state.add_change(change);
+  changes.replaced_deployments.clear();
+  if (!updated.empty()) {
+    std::vector<std::unique_ptr<Deployment>> kept;
+    std::vector<DeploymentRow> kept_rows;
+    for (std::size_t i = 0; i < state.deployments.size(); ++i) {
+      if (updated.count(state.deployments[i].get())) {
+        changes.replaced_deployments.push_back(derived.deployments[i]);
+        state.by_deploy_id.erase(state.deployments[i]->row.deploy_id);
+        continue;
+      }
+      kept.push_back(std::move(state.deployments[i]));
+      kept_rows.push_back(std::move(derived.deployments[i]));
+    }
+    state.deployments = std::move(kept);
+    derived.deployments = std::move(kept_rows);
+  }
   changes.new_deployments_from = derived.deployments.size();
   changes.new_changes_from = derived.deployment_changes.size();
   for (Deployment& d : fresh) {
     state.add_deployment(std::move(d));
-    derived.deployments.push_back(state.deployments.back().row);
-    append_change_rows(state.deployments.back(), derived.deployment_changes);
+    derived.deployments.push_back(state.deployments.back()->row);
+    append_change_rows(*state.deployments.back(), derived.deployment_changes);
   }
   changes.old_incidents = std::move(derived.incidents);
   derived.incidents = state.incidents(history.incident_events, settings_);
   changes.changed_deployments.clear();
   for (std::size_t i = 0; i < state.deployments.size(); ++i) {
-    const bool caused = state.deployments[i].row.caused_incident;
+    const bool caused = state.deployments[i]->row.caused_incident;
     if (derived.deployments[i].caused_incident == caused) continue;
     derived.deployments[i].caused_incident = caused;
     if (i < changes.new_deployments_from) changes.changed_deployments.push_back(i);

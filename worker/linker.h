@@ -28,6 +28,9 @@ struct LinkChanges {
   std::size_t new_deployments_from = 0;  // deployments[i] for i >= this are new
   std::size_t new_changes_from = 0;      // deployment_changes[i] for i >= this are new
   std::vector<std::size_t> changed_deployments;  // earlier deployments whose caused_incident changed
+  // Rows of unfinished attempts that new reports moved: taken out of
+  // `deployments` (their new rows are among the new ones).
+  std::vector<DeploymentRow> replaced_deployments;
   std::vector<IncidentRow> old_incidents;        // the incidents before (derived.incidents holds the new)
 };
 
@@ -46,9 +49,10 @@ class ServiceLinker {
   // `added`: rows new since the last derive()/extend(); `history`: the whole
   // history with them; `derived`: the last result, brought up to date in
   // place. Returns true when that gives exactly derive(history): the added
-  // rows are deployments with new ids finishing after every earlier one, and
-  // pushes and changes that give parents or times only to shas nothing named
-  // before. Otherwise returns false and changes nothing; call derive().
+  // rows are reports of new deployments or of attempts that had not
+  // succeeded, all finishing after every other deployment, and pushes and
+  // changes that give parents or times only to shas nothing named before.
+  // Otherwise returns false and changes nothing; call derive().
   bool extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
               LinkChanges& changes);
 

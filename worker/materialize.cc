@@ -332,6 +332,11 @@ std::pair<std::size_t, std::size_t> write_extension(const std::string& service, 
   std::size_t written = 0, deleted = 0;
   std::set<std::pair<std::string, std::int64_t>> days;
   auto touch = [&](const std::string& environment, Millis t) { days.emplace(environment, utc_day_number(t)); };
+  for (const DeploymentRow& old : changes.replaced_deployments) {
+    writes.remove(service, old);
+    ++deleted;
+    touch(old.environment, old.deployed_at);
+  }
   for (std::size_t i : changes.changed_deployments) {
     writes.remove(service, derived.deployments[i]);
     writes.add(service, derived.deployments[i]);

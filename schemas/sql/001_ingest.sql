@@ -22,7 +22,7 @@ CREATE TABLE events_raw (
   ingested_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX events_raw_service_time_idx ON events_raw (service, time_created);
-CREATE INDEX events_raw_ingest_order_idx ON events_raw (kafka_topic, kafka_partition, kafka_offset);
+
 
 -- The next offset to consume per partition, written in the same transaction
 -- as the rows of the batch that consumed up to it. On partition assignment

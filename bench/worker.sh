@@ -6,7 +6,7 @@
 #
 # 1. COPY baseline: COPY_EVENTS envelopes written to a file, then
 #    `\copy bench_copy (envelope) FROM file` into a table with one jsonb
-#    column, timed.
+#    column (lz4-compressed, as events_raw.envelope), timed.
 # 2. Worker: fourkeys-bench-events produces EVENTS envelopes (SERVICES
 #    services; pushes of 1-20 commits, deployments, incidents) to the
 #    embedded Kafka, staying at most WINDOW events ahead of what the worker
@@ -63,7 +63,7 @@ start_devkafka "$BUILD_DIR/devkafka/fourkeys-devkafka" "$WORK/devkafka.log"
 # 1. COPY baseline.
 "$BUILD_DIR/bench/fourkeys-bench-events" --events "$COPY_EVENTS" --services "$SERVICES" --seed 2 \
   --copy-file "$WORK/events.copy"
-sql "CREATE TABLE bench_copy (envelope jsonb NOT NULL)"
+sql "CREATE TABLE bench_copy (envelope jsonb COMPRESSION lz4 NOT NULL)"
 t0=$(now)
 psql -q "$FOURKEYS_DATABASE_URL" -c "\\copy bench_copy (envelope) FROM '$WORK/events.copy'"
 t1=$(now)
@@ -93,7 +93,9 @@ worker_seconds=$(calc "$t1 - $t0")
 worker_rate=$(calc "$EVENTS / $worker_seconds")
 stored=$(sql "SELECT count(*) FROM events_raw")
 rows=$(sql "SELECT (SELECT count(*) FROM deployment_attempts) || ' deployments, ' || (SELECT count(*) FROM deployment_changes) || ' deployment changes, ' || (SELECT count(*) FROM incidents) || ' incidents, ' || (SELECT count(*) FROM metrics_daily) || ' metric days'")
-rss="$(awk 'NF == 2 && $2 > 0 {printf "%s%d MiB at %d", sep, $2/1024, $1; sep=", "}' "$WORK/rss.txt" | tr ',' '\n' | awk 'NR % 10 == 1' | paste -sd ',' -)"
+rss="$(awk 'NF == 2 && $2 > 0 { n++; e[n] = $1; r[n] = $2; if ($2 > max) { max = $2; at = $1 } }
+  END { step = n > 6 ? int(n / 6) : 1; for (i = 1; i <= n; i += step) printf "%s%d MiB at %d", (i > 1 ? ", " : ""), r[i] / 1024, e[i];
+        printf "; max %d MiB at %d", max / 1024, at }' "$WORK/rss.txt")"
 
 ratio=$(calc "$worker_rate / $copy_rate")
 section="$(cat <<MD
@@ -103,7 +105,7 @@ Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, Postgres 15 with fs
 
 | run | events | seconds | events/s |
 |---|---|---|---|
-| plain COPY into one jsonb table | $COPY_EVENTS | $(printf %.1f "$copy_seconds") | $(printf %.0f "$copy_rate") |
+| plain COPY into one jsonb (lz4) table | $COPY_EVENTS | $(printf %.1f "$copy_seconds") | $(printf %.0f "$copy_rate") |
 | fourkeys-worker (batch $BATCH, $SERVICES services) | $EVENTS | $(printf %.1f "$worker_seconds") | $(printf %.0f "$worker_rate") |
 
 Ratio worker / COPY: **$(printf %.2f "$ratio")** (goal ≥ 0.5; goal ≥ 10,000 events/s).

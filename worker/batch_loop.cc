@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <malloc.h>
 #include <thread>
 
 namespace fourkeys::worker {
@@ -79,6 +80,10 @@ void BatchLoop::run() {
     const auto started = std::chrono::steady_clock::now();
     try {
       const BatchOutcome outcome = processor_.process(batch);
+      // A batch that read services from Postgres built and dropped large
+      // histories; give the freed pages back rather than let the heap keep
+      // its high-water mark.
+      if (outcome.materialized.services_loaded > 0) malloc_trim(0);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       metrics_.batch_done(outcome, seconds);
       consumer_.commit_hint(outcome.next_offsets);

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <type_traits>
 
 namespace fourkeys::worker {
 namespace {
@@ -153,6 +154,25 @@ void append_added(ServiceHistory& history, const ServiceHistory& rows) {
                                    rows.deployment_events.end());
   history.incident_events.insert(history.incident_events.end(), rows.incident_events.begin(),
                                  rows.incident_events.end());
+}
+
+// Keeps of a remembered history only what linking reads: a commit's sha and
+// time, a push's shas. (Deployment and incident reports are kept whole.)
+void compact(ServiceHistory& history) {
+  for (ChangeRow& c : history.changes) {
+    ChangeRow slim;
+    slim.change_id = std::move(c.change_id);
+    slim.time_created = c.time_created;
+    c = std::move(slim);
+  }
+  for (PushRow& p : history.pushes) {
+    PushRow slim;
+    slim.before = std::move(p.before);
+    slim.after = std::move(p.after);
+    slim.commit_shas = std::move(p.commit_shas);
+    slim.time_created = p.time_created;
+    p = std::move(slim);
+  }
 }
 
 ServiceHistory rows_of(const std::vector<const DecodedEvent*>& events) {
@@ -410,6 +430,120 @@ std::pair<std::size_t, std::size_t> write_extension(const std::string& service, 
   return {written, deleted};
 }
 
+// The derived and metric rows the database holds for some services, in the
+// order derive_service() and daily_metrics() give them.
+struct StoredRows {
+  DerivedService derived;
+  std::vector<MetricsDay> metrics;
+};
+
+std::optional<double> real_of(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<double>();
+}
+
+void load_derived(pqxx::transaction_base& tx, const std::vector<std::string>& services,
+                  std::map<std::string, std::unique_ptr<StoredRows>>& out) {
+  for (const auto& s : services) out[s] = std::make_unique<StoredRows>();
+  const std::string list = array_literal(services);
+  for (const auto& r : tx.exec_params(
+           "SELECT service, environment, deploy_id, source, status, main_commit, repository, " + ms("time_created") +
+               ", " + ms("started_at") + ", " + ms("commit_timestamp") +
+               ", rollback_flagged, rollback_detected, is_hotfix, caused_incident, change_count "
+               "FROM deployment_attempts WHERE service = ANY($1::text[])",
+           list)) {
+    DeploymentRow d;
+    d.environment = r[1].c_str();
+    d.deploy_id = r[2].c_str();
+    d.source = r[3].c_str();
+    d.status = r[4].c_str();
+    d.main_commit = text_of(r[5]);
+    d.repository = text_of(r[6]);
+    d.deployed_at = r[7].as<long long>();
+    d.started_at = time_of(r[8]);
+    d.commit_time = time_of(r[9]);
+    d.rollback_flagged = r[10].as<bool>();
+    d.rollback_detected = r[11].as<bool>();
+    d.is_hotfix = r[12].as<bool>();
+    d.caused_incident = r[13].as<bool>();
+    d.change_count = r[14].as<int>();
+    out[r[0].c_str()]->derived.deployments.push_back(std::move(d));
+  }
+  for (const auto& r : tx.exec_params(
+           "SELECT service, environment, deploy_id, change_id, " + ms("time_created") + ", " + ms("deployed_at") +
+               ", lead_time_seconds FROM deployment_changes WHERE service = ANY($1::text[])",
+           list)) {
+    DeploymentChangeRow c;
+    c.environment = r[1].c_str();
+    c.deploy_id = r[2].c_str();
+    c.change_id = r[3].c_str();
+    c.commit_time = r[4].as<long long>();
+    c.deployed_at = r[5].as<long long>();
+    c.lead_time_seconds = r[6].as<double>();
+    out[r[0].c_str()]->derived.deployment_changes.push_back(std::move(c));
+  }
+  for (const auto& r : tx.exec_params(
+           "SELECT service, environment, source, incident_id, status, severity, title, root_cause, " +
+               ms("time_created") + ", " + ms("time_acknowledged") + ", " + ms("time_resolved") +
+               ", deploy_id, attribution FROM incidents WHERE service = ANY($1::text[])",
+           list)) {
+    IncidentRow i;
+    i.environment = r[1].c_str();
+    i.source = r[2].c_str();
+    i.incident_id = r[3].c_str();
+    i.status = r[4].c_str();
+    i.severity = text_of(r[5]);
+    i.title = text_of(r[6]);
+    i.root_cause_sha = text_of(r[7]);
+    i.time_created = r[8].as<long long>();
+    i.time_acknowledged = time_of(r[9]);
+    i.time_resolved = time_of(r[10]);
+    i.deploy_id = text_of(r[11]);
+    i.attribution = text_of(r[12]);
+    out[r[0].c_str()]->derived.incidents.push_back(std::move(i));
+  }
+  for (const auto& r : tx.exec_params(
+           "SELECT service, environment, day::text, deployments, failed_deployments, rework_deployments, rollbacks, "
+           "hotfixes, unsuccessful_attempts, changes_deployed, lead_time_count, lead_time_sum_seconds, "
+           "lead_time_median_seconds, lead_time_p90_seconds, negative_lead_times, incidents_opened, "
+           "incidents_resolved, restore_sum_seconds, restore_median_seconds, restore_p90_seconds "
+           "FROM metrics_daily WHERE service = ANY($1::text[])",
+           list)) {
+    MetricsDay m;
+    m.environment = r[1].c_str();
+    m.day = r[2].c_str();
+    m.deployments = r[3].as<int>();
+    m.failed_deployments = r[4].as<int>();
+    m.rework_deployments = r[5].as<int>();
+    m.rollbacks = r[6].as<int>();
+    m.hotfixes = r[7].as<int>();
+    m.unsuccessful_attempts = r[8].as<int>();
+    m.changes_deployed = r[9].as<int>();
+    m.lead_time_count = r[10].as<int>();
+    m.lead_time_sum_seconds = r[11].as<double>();
+    m.lead_time_median_seconds = real_of(r[12]);
+    m.lead_time_p90_seconds = real_of(r[13]);
+    m.negative_lead_times = r[14].as<int>();
+    m.incidents_opened = r[15].as<int>();
+    m.incidents_resolved = r[16].as<int>();
+    m.restore_sum_seconds = r[17].as<double>();
+    m.restore_median_seconds = real_of(r[18]);
+    m.restore_p90_seconds = real_of(r[19]);
+    out[r[0].c_str()]->metrics.push_back(std::move(m));
+  }
+  for (auto& [service, rows] : out) {
+    auto& d = rows->derived;
+    std::sort(d.deployments.begin(), d.deployments.end(),
+              [](const DeploymentRow& a, const DeploymentRow& b) { return key_of(a) < key_of(b); });
+    std::sort(d.deployment_changes.begin(), d.deployment_changes.end(),
+              [](const DeploymentChangeRow& a, const DeploymentChangeRow& b) { return key_of(a) < key_of(b); });
+    std::sort(d.incidents.begin(), d.incidents.end(),
+              [](const IncidentRow& a, const IncidentRow& b) { return key_of(a) < key_of(b); });
+    std::sort(rows->metrics.begin(), rows->metrics.end(),
+              [](const MetricsDay& a, const MetricsDay& b) { return key_of(a) < key_of(b); });
+  }
+}
+
 }  // namespace
 
 Materializer::Materializer(LinkSettings settings, ServiceCache* cache) : settings_(settings), cache_(cache) {}
@@ -448,22 +582,52 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   Writes writes;
   std::vector<ServiceHistory> loaded;
   if (!to_load.empty()) loaded = load_histories(tx, to_load);
+  std::map<std::string, std::unique_ptr<StoredRows>> stored;
   for (ServiceHistory& history : loaded) {
+    const std::string service = history.service;
     auto state = std::make_unique<ServiceState>();
-    state->history = std::move(history);
     state->linker = std::make_unique<ServiceLinker>(settings_);
+    if (!cache_) {
+      // A rebuild: every row is written anew.
+      state->derived = state->linker->derive(history);
+      state->metrics = daily_metrics(state->derived);
+      writes.replace_all.push_back(service);
+      stats.rows_written += add_all(service, state->derived.deployments, writes) +
+                            add_all(service, state->derived.deployment_changes, writes) +
+                            add_all(service, state->derived.incidents, writes) +
+                            add_all(service, state->metrics, writes);
+      continue;
+    }
+    // Derive the whole history (this batch's rows are in it) and write only
+    // what differs from the rows the database holds for the service.
+    compact(history);
+    state->history = std::move(history);
     state->derived = state->linker->derive(state->history);
     state->metrics = daily_metrics(state->derived);
-    writes.replace_all.push_back(state->history.service);
-    const std::string& s = state->history.service;
-    stats.rows_written += add_all(s, state->derived.deployments, writes) +
-                          add_all(s, state->derived.deployment_changes, writes) +
-                          add_all(s, state->derived.incidents, writes) + add_all(s, state->metrics, writes);
-    if (cache_) pending_.emplace_back(s, std::move(state));
+    stored.emplace(service, nullptr);
+    pending_.emplace_back(service, std::move(state));
+  }
+  if (!stored.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [name, rows] : stored) names.push_back(name);
+    load_derived(tx, names, stored);
+    for (auto& [service, state] : pending_) {
+      auto it = stored.find(service);
+      if (it == stored.end()) continue;
+      const StoredRows& db = *it->second;
+      for (auto [w, d] : {diff(service, db.derived.deployments, state->derived.deployments, writes),
+                          diff(service, db.derived.deployment_changes, state->derived.deployment_changes, writes),
+                          diff(service, db.derived.incidents, state->derived.incidents, writes),
+                          diff(service, db.metrics, state->metrics, writes)}) {
+        stats.rows_written += w;
+        stats.rows_deleted += d;
+      }
+    }
   }
   for (auto& [service, state] : states) {
     auto it = added.find(service);
-    const ServiceHistory new_rows = it != added.end() ? rows_of(it->second) : ServiceHistory{};
+    ServiceHistory new_rows = it != added.end() ? rows_of(it->second) : ServiceHistory{};
+    compact(new_rows);
     append_added(state->history, new_rows);
     LinkChanges changes;
     if (state->linker && state->linker->extend(state->history, new_rows, state->derived, changes)) {

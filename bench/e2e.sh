@@ -71,12 +71,5 @@ MD
 )"
 echo "$section"
 if [ "$RESULTS_FILE" != "-" ]; then
-  python3 - "$RESULTS_FILE" "$section" <<'PY'
-import os, re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
-pattern = re.compile(r"## End to end: receiver 202 → row visible in Postgres\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(section.strip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section.strip() + "\n"
-open(path, "w").write(text)
-PY
+  write_results_section "$RESULTS_FILE" "End to end: receiver 202 → row visible in Postgres" "$section"
 fi

@@ -115,12 +115,5 @@ MD
 )"
 echo "$section"
 if [ "$RESULTS_FILE" != "-" ]; then
-  python3 - "$RESULTS_FILE" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read() if __import__('os').path.exists(path) else "# Benchmark results\n"
-pattern = re.compile(r"## Worker: Kafka → committed Postgres rows\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(section.strip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section.strip() + "\n"
-open(path, "w").write(text)
-PY
+  write_results_section "$RESULTS_FILE" "Worker: Kafka → committed Postgres rows" "$section"
 fi

@@ -13,6 +13,27 @@ std::optional<std::string> ReadMessage::header(const std::string& name) const {
   return std::nullopt;
 }
 
+ReadMessage copy_message(const rd_kafka_message_s& message) {
+  // librdkafka's accessors take non-const pointers but do not modify.
+  auto* m = const_cast<rd_kafka_message_t*>(&message);
+  ReadMessage out;
+  out.topic = rd_kafka_topic_name(m->rkt);
+  out.partition = m->partition;
+  out.offset = m->offset;
+  if (m->key) out.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) out.value.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      out.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
+    }
+  }
+  return out;
+}
+
 struct TopicReader::Impl {
   rd_kafka_t* rk = nullptr;
   ~Impl() {
@@ -85,21 +106,7 @@ std::optional<ReadMessage> TopicReader::next(std::chrono::milliseconds timeout) 
     rd_kafka_message_destroy(msg);
     return std::nullopt;
   }
-  ReadMessage out;
-  out.topic = rd_kafka_topic_name(msg->rkt);
-  out.partition = msg->partition;
-  out.offset = msg->offset;
-  if (msg->key) out.key.assign(static_cast<const char*>(msg->key), msg->key_len);
-  if (msg->payload) out.value.assign(static_cast<const char*>(msg->payload), msg->len);
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-      out.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
-    }
-  }
+  ReadMessage out = copy_message(*msg);
   rd_kafka_message_destroy(msg);
   seen_.push_back(out);
   return out;

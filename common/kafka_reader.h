@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+struct rd_kafka_message_s;
+
 namespace fourkeys {
 
 struct ReadMessage {
@@ -25,6 +27,10 @@ struct ReadMessage {
   // The first header called `name`, or nullopt.
   std::optional<std::string> header(const std::string& name) const;
 };
+
+// A copy of a message librdkafka delivered (without error): topic,
+// partition, offset, key, value and headers. The caller still destroys it.
+ReadMessage copy_message(const rd_kafka_message_s& message);
 
 class TopicReader {
  public:

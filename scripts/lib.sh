@@ -148,3 +148,20 @@ stop_pid() {
     kill -KILL "$pid" 2>/dev/null || true
   fi
 }
+
+# write_results_section <file> <heading> <section>: puts <section> (Markdown
+# starting with "## <heading>") into <file> in place of the section with the
+# same heading, or at the end. For the benchmarks' RESULTS.md.
+write_results_section() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, re, sys
+path, heading, section = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
+pattern = re.compile("## " + re.escape(heading) + r"\n.*?(?=\n## |\Z)", re.S)
+if pattern.search(text):
+    text = pattern.sub(lambda m: section.strip() + "\n", text)
+else:
+    text = text.rstrip() + "\n\n" + section.strip() + "\n"
+open(path, "w").write(text)
+PY
+}

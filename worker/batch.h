@@ -1,6 +1,7 @@
 // One consumed message on its way through the stages.
 #pragma once
 
+#include "common/kafka_reader.h"
 #include "worker/decode.h"
 
 #include <cstdint>
@@ -10,14 +11,9 @@
 
 namespace fourkeys::worker {
 
-struct ConsumedMessage {
-  std::string topic;
-  std::int32_t partition = -1;
-  std::int64_t offset = -1;
-  std::string key;
-  std::string value;  // the envelope text
-  std::vector<std::pair<std::string, std::string>> headers;
-};
+// A message as consumed: topic, partition, offset, key, value (the envelope
+// text) and headers.
+using ConsumedMessage = ReadMessage;
 
 // A message the decode stage accepted.
 struct BatchEvent {

@@ -293,21 +293,7 @@ std::vector<ConsumedMessage> GroupConsumer::poll_batch(std::size_t max_messages,
       rd_kafka_message_destroy(m);
       continue;
     }
-    ConsumedMessage out;
-    out.topic = rd_kafka_topic_name(m->rkt);
-    out.partition = m->partition;
-    out.offset = m->offset;
-    if (m->key) out.key.assign(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) out.value.assign(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        out.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
-      }
-    }
+    ConsumedMessage out = copy_message(*m);
     rd_kafka_message_destroy(m);
     batch.push_back(std::move(out));
   }

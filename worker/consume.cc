@@ -323,8 +323,6 @@ std::vector<std::int32_t> GroupConsumer::assignment() const {
   return {impl_->assigned.begin(), impl_->assigned.end()};
 }
 
-std::vector<std::int32_t> GroupConsumer::halted() const { return {impl_->halted.begin(), impl_->halted.end()}; }
-
 std::uint64_t GroupConsumer::rebalances() const { return impl_->rebalances; }
 
 std::vector<PartitionLag> GroupConsumer::lag() const {

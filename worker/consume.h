@@ -89,8 +89,6 @@ class GroupConsumer {
 
   std::vector<std::int32_t> assignment() const;
   std::vector<PartitionLag> lag() const;
-  // Partitions halted at a gap (GapPolicy::halt).
-  std::vector<std::int32_t> halted() const;
   // Rebalances seen (assignments and revocations).
   std::uint64_t rebalances() const;
 

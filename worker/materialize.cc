@@ -49,8 +49,7 @@ void lock_services(pqxx::transaction_base& tx, const std::vector<std::string>& s
       array_literal(services));
 }
 
-}  // namespace
-
+// Everything stored about `services`, read in a few statements.
 std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std::vector<std::string>& services) {
   std::map<std::string, ServiceHistory> by_service;
   const std::string list = array_literal(services);
@@ -136,17 +135,6 @@ std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std
   return group_histories(services, by_service);
 }
 
-namespace {
-
-void append_added(ServiceHistory& history, const std::vector<const DecodedEvent*>& events) {
-  for (const DecodedEvent* e : events) {
-    if (e->push) history.pushes.push_back(*e->push);
-    history.changes.insert(history.changes.end(), e->changes.begin(), e->changes.end());
-    if (e->deployment) history.deployment_events.push_back(*e->deployment);
-    if (e->incident) history.incident_events.push_back(*e->incident);
-  }
-}
-
 void append_added(ServiceHistory& history, const ServiceHistory& rows) {
   history.changes.insert(history.changes.end(), rows.changes.begin(), rows.changes.end());
   history.pushes.insert(history.pushes.end(), rows.pushes.begin(), rows.pushes.end());
@@ -177,7 +165,12 @@ void compact(ServiceHistory& history) {
 
 ServiceHistory rows_of(const std::vector<const DecodedEvent*>& events) {
   ServiceHistory rows;
-  append_added(rows, events);
+  for (const DecodedEvent* e : events) {
+    if (e->push) rows.pushes.push_back(*e->push);
+    rows.changes.insert(rows.changes.end(), e->changes.begin(), e->changes.end());
+    if (e->deployment) rows.deployment_events.push_back(*e->deployment);
+    if (e->incident) rows.incident_events.push_back(*e->incident);
+  }
   return rows;
 }
 
@@ -278,12 +271,6 @@ std::pair<std::size_t, std::size_t> diff(const std::string& service, const std::
     }
   }
   return {written, deleted};
-}
-
-template <typename Row>
-std::size_t add_all(const std::string& service, const std::vector<Row>& rows, Writes& writes) {
-  for (const Row& r : rows) writes.add(service, r);
-  return rows.size();
 }
 
 void delete_keys(pqxx::transaction_base& tx, const std::string& table, const std::vector<std::string>& columns,
@@ -437,6 +424,19 @@ struct StoredRows {
   std::vector<MetricsDay> metrics;
 };
 
+// Writes what turns `before` into `after`, for every derived table and
+// metrics_daily of one service.
+void diff_all(const std::string& service, const StoredRows& before, const DerivedService& after_derived,
+              const std::vector<MetricsDay>& after_metrics, Writes& writes, MaterializeStats& stats) {
+  for (auto [w, d] : {diff(service, before.derived.deployments, after_derived.deployments, writes),
+                      diff(service, before.derived.deployment_changes, after_derived.deployment_changes, writes),
+                      diff(service, before.derived.incidents, after_derived.incidents, writes),
+                      diff(service, before.metrics, after_metrics, writes)}) {
+    stats.rows_written += w;
+    stats.rows_deleted += d;
+  }
+}
+
 std::optional<double> real_of(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return f.as<double>();
@@ -585,19 +585,16 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   std::map<std::string, std::unique_ptr<StoredRows>> stored;
   for (ServiceHistory& history : loaded) {
     const std::string service = history.service;
-    auto state = std::make_unique<ServiceState>();
-    state->linker = std::make_unique<ServiceLinker>(settings_);
     if (!cache_) {
-      // A rebuild: every row is written anew.
-      state->derived = state->linker->derive(history);
-      state->metrics = daily_metrics(state->derived);
+      // A rebuild: every row is written anew, after the service's rows are
+      // deleted.
+      const DerivedService derived = derive_service(history, settings_);
       writes.replace_all.push_back(service);
-      stats.rows_written += add_all(service, state->derived.deployments, writes) +
-                            add_all(service, state->derived.deployment_changes, writes) +
-                            add_all(service, state->derived.incidents, writes) +
-                            add_all(service, state->metrics, writes);
+      diff_all(service, StoredRows{}, derived, daily_metrics(derived), writes, stats);
       continue;
     }
+    auto state = std::make_unique<ServiceState>();
+    state->linker = std::make_unique<ServiceLinker>(settings_);
     // Derive the whole history (this batch's rows are in it) and write only
     // what differs from the rows the database holds for the service.
     compact(history);
@@ -614,14 +611,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
     for (auto& [service, state] : pending_) {
       auto it = stored.find(service);
       if (it == stored.end()) continue;
-      const StoredRows& db = *it->second;
-      for (auto [w, d] : {diff(service, db.derived.deployments, state->derived.deployments, writes),
-                          diff(service, db.derived.deployment_changes, state->derived.deployment_changes, writes),
-                          diff(service, db.derived.incidents, state->derived.incidents, writes),
-                          diff(service, db.metrics, state->metrics, writes)}) {
-        stats.rows_written += w;
-        stats.rows_deleted += d;
-      }
+      diff_all(service, *it->second, state->derived, state->metrics, writes, stats);
     }
   }
   for (auto& [service, state] : states) {
@@ -637,17 +627,10 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       stats.rows_deleted += d;
     } else {
       state->linker = std::make_unique<ServiceLinker>(settings_);
-      DerivedService derived = state->linker->derive(state->history);
-      std::vector<MetricsDay> metrics = daily_metrics(derived);
-      for (auto [w, d] : {diff(service, state->derived.deployments, derived.deployments, writes),
-                          diff(service, state->derived.deployment_changes, derived.deployment_changes, writes),
-                          diff(service, state->derived.incidents, derived.incidents, writes),
-                          diff(service, state->metrics, metrics, writes)}) {
-        stats.rows_written += w;
-        stats.rows_deleted += d;
-      }
-      state->derived = std::move(derived);
-      state->metrics = std::move(metrics);
+      StoredRows before{std::move(state->derived), std::move(state->metrics)};
+      state->derived = state->linker->derive(state->history);
+      state->metrics = daily_metrics(state->derived);
+      diff_all(service, before, state->derived, state->metrics, writes, stats);
     }
     pending_.emplace_back(service, std::move(state));
   }

@@ -42,9 +42,6 @@ struct MaterializeStats {
 
 enum class ServiceLocks { take, held_elsewhere };
 
-// Everything stored about `services`, read in a few statements.
-std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std::vector<std::string>& services);
-
 class Materializer {
  public:
   // `cache` may be null (every service is read from Postgres and its rows

@@ -92,12 +92,6 @@ void CopyRows::end_row() {
   ++rows_;
 }
 
-void CopyRows::clear() {
-  data_.clear();
-  rows_ = 0;
-  row_open_ = false;
-}
-
 void copy_into(pqxx::transaction_base& tx, const std::string& table, const std::vector<std::string>& columns,
                const CopyRows& rows) {
   if (rows.rows() == 0) return;

@@ -34,7 +34,6 @@ class CopyRows {
 
   std::size_t rows() const { return rows_; }
   const std::string& data() const { return data_; }
-  void clear();
 
  private:
   void separate();

@@ -51,6 +51,12 @@ bool all_stored(const TestDatabase& db, std::size_t expected) {
   }
 }
 
+// True once the worker has committed every message of a history (all
+// offsets stored): its last batch's derived rows are in too.
+bool all_consumed(const TestDatabase& db, std::size_t messages) {
+  return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(messages);
+}
+
 std::string day_time(int days_ago, const std::string& hhmmss) {
   const EpochMillis day = (now_millis() / 86'400'000 - days_ago) * 86'400'000;
   return format_time(day).substr(0, 11) + hhmmss + ".000Z";
@@ -225,10 +231,7 @@ TEST_CASE("random histories in random order with duplicates give the reference r
     REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
     // The last batch may still be committing its derived rows: the offsets
     // say when every message is done.
-    REQUIRE(eventually([&] {
-      return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets WHERE topic = 'fourkeys.events.v1'") >=
-             static_cast<long long>(h.events.size());
-    }, 30s));
+    REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
     check_against_reference(db, h.expected);
     rebuild_equals_incremental(kafka.brokers(), db);
   }
@@ -248,9 +251,7 @@ TEST_CASE("histories delivered in the order they happened (the worker links forw
                            messages.begin() + static_cast<std::ptrdiff_t>(std::min(i + 40, messages.size()))});
   }
   REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
-  REQUIRE(eventually([&] {
-    return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size());
-  }, 30s));
+  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
   check_against_reference(db, h.expected);
   rebuild_equals_incremental(kafka.brokers(), db);
   // Most batches were linked forward from memory.
@@ -288,9 +289,7 @@ TEST_CASE("a worker killed 20 times mid-stream stores every event exactly once",
   REQUIRE(done);
   WorkerProcess worker(kafka.brokers(), db.url());
   REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 120s));
-  REQUIRE(eventually([&] {
-    return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size());
-  }, 60s));
+  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 60s));
   CHECK(kills == 20);
   // Each event is one push, one merged pull request (a change row only), one
   // deployment report or one incident report: none stored twice, none lost.
@@ -321,9 +320,7 @@ TEST_CASE("Postgres stopped and restarted mid-stream: nothing lost or doubled", 
   cluster.start();
   REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
   REQUIRE(worker.wait_ready(30s));
-  REQUIRE(eventually([&] {
-    return count(db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size());
-  }, 30s));
+  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
   check_against_reference(db, h.expected);
   rebuild_equals_incremental(kafka.brokers(), db);
 }
@@ -341,8 +338,7 @@ TEST_CASE("two workers in one group give the same tables as one worker", "[worke
     WorkerProcess single(kafka.brokers(), single_db.url(), {"--group-id", "single"});
     REQUIRE(eventually([&] { return all_stored(pair_db, h.expected.unique_events) && all_stored(single_db, h.expected.unique_events); }, 90s));
     REQUIRE(eventually([&] {
-      return count(pair_db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size()) &&
-             count(single_db, "SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets") >= static_cast<long long>(h.events.size());
+      return all_consumed(pair_db, h.events.size()) && all_consumed(single_db, h.events.size());
     }, 60s));
     // Both members of the pair took part.
     CHECK(count(pair_db, "SELECT count(DISTINCT kafka_partition) FROM events_raw") > 1);

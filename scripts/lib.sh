@@ -4,21 +4,30 @@
 FOURKEYS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
-# Debian bookworm packages the build, the tests and the local run need.
+# Debian bookworm packages the build, the tests (the seed's service as a peer,
+# Chromium for the page's browser test) and the local run need.
 FOURKEYS_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librdkafka-dev libpqxx-dev libssl-dev catch2
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libvalijson-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 wrk
+  python3-fastapi python3-uvicorn python3-asyncpg python3-uvloop python3-httptools
+  chromium
 )
 
 log() { printf '\033[1m[fourkeys]\033[0m %s\n' "$*" >&2; }
 
 # Installs the packages that are missing; does nothing when all are present.
+# Node.js and npm (the browser test's playwright-core) are checked as
+# commands: a machine may have them from another packaging than Debian's,
+# whose nodejs and npm packages would conflict with it.
 install_missing_packages() {
   local missing=()
   local pkg
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+  fi
   for pkg in "${FOURKEYS_PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$pkg")
@@ -32,6 +41,9 @@ install_missing_packages() {
   if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+    log "warning: the browser test needs Node.js 20 or newer (playwright-core); this machine has $(node --version 2>/dev/null || echo none)"
+  fi
 }
 
 # configure_and_build <build-dir> [extra cmake args...]

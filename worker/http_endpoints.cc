@@ -1,6 +1,8 @@
 #include "worker/http_endpoints.h"
 
 #include "worker/batch_loop.h"
+#include "worker/read/dora_series.h"
+#include "worker/read/read_endpoints.h"
 #include "worker/worker_metrics.h"
 
 #include <boost/json/serialize.hpp>
@@ -8,8 +10,9 @@
 
 namespace fourkeys::worker {
 
-WorkerEndpoints::WorkerEndpoints(std::function<Readiness()> readiness, const WorkerMetrics& metrics)
-    : readiness_(std::move(readiness)), metrics_(metrics) {}
+WorkerEndpoints::WorkerEndpoints(std::function<Readiness()> readiness, const WorkerMetrics& metrics,
+                                 ReadEndpoints* read, const DoraSeriesExposer* series)
+    : readiness_(std::move(readiness)), metrics_(metrics), read_(read), series_(series) {}
 
 void WorkerEndpoints::handle(http::Request request, http::Responder respond) {
   const bool read = request.method == "GET" || request.method == "HEAD";
@@ -20,6 +23,7 @@ void WorkerEndpoints::handle(http::Request request, http::Responder respond) {
       return respond(std::move(r));
     }
   } else {
+    if (read_ != nullptr && read_->handle(request, respond)) return;
     return respond(http::json_error(404, "no such endpoint"));
   }
   http::Response response;
@@ -33,6 +37,7 @@ void WorkerEndpoints::handle(http::Request request, http::Responder respond) {
   } else {
     response.content_type = "text/plain; version=0.0.4";
     response.body = metrics_.render();
+    if (series_ != nullptr) response.body += series_->text();
   }
   respond(std::move(response));
 }

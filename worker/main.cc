@@ -14,6 +14,9 @@
 #include "worker/consume.h"
 #include "worker/database.h"
 #include "worker/http_endpoints.h"
+#include "worker/read/dora_series.h"
+#include "worker/read/query_pool.h"
+#include "worker/read/read_endpoints.h"
 #include "worker/kafka_dead_letters.h"
 #include "worker/migrations.h"
 #include "worker/rebuild.h"
@@ -130,6 +133,8 @@ int main(int argc, char** argv) {
               reconnect_backoff_max = "1s", ack_timeout = "5s", migrate_timeout = "60s", fetch_wait = "20ms";
   std::string on_gap = "halt";
   std::size_t cache_rows = 500'000;
+  int read_connections = 2;
+  std::string dora_series_refresh = "15s";
   std::vector<std::string> kafka_properties;
   bool migrate_only = false, rebuild = false;
   std::string log_level = "info";
@@ -137,7 +142,8 @@ int main(int argc, char** argv) {
 
   app.add_option("--database-url", database_url, "Postgres connection URI (may hold a password; never logged)")
       ->envname("FOURKEYS_DATABASE_URL")->capture_default_str();
-  app.add_option("--listen", listen, "host:port for /healthz, /readyz, /metrics (port 0 picks one)")
+  app.add_option("--listen", listen,
+                 "host:port for the read API, the dashboard page, /healthz, /readyz and /metrics (port 0 picks one)")
       ->envname("FOURKEYS_WORKER_LISTEN")->capture_default_str();
   app.add_option("--kafka-brokers", consumer_settings.brokers, "Kafka bootstrap servers")
       ->envname("FOURKEYS_KAFKA_BROKERS")->capture_default_str();
@@ -159,6 +165,12 @@ int main(int argc, char** argv) {
   app.add_option("--cache-rows", cache_rows,
                  "rows of service history and derived rows kept in memory between batches (0 = none)")
       ->envname("FOURKEYS_WORKER_CACHE_ROWS")->capture_default_str();
+  app.add_option("--read-connections", read_connections,
+                 "Postgres connections (and threads) answering the read API; queries beyond them wait in a queue")
+      ->envname("FOURKEYS_READ_CONNECTIONS")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--dora-series-refresh", dora_series_refresh,
+                 "how often the DORA series on /metrics are read from the metric tables")
+      ->envname("FOURKEYS_DORA_SERIES_REFRESH")->capture_default_str();
   app.add_option("--session-timeout", session_timeout, "Kafka consumer session.timeout.ms")
       ->envname("FOURKEYS_KAFKA_SESSION_TIMEOUT")->capture_default_str();
   app.add_option("--heartbeat-interval", heartbeat, "Kafka consumer heartbeat.interval.ms")
@@ -182,7 +194,7 @@ int main(int argc, char** argv) {
 
   log::init("fourkeys-worker", log::parse_level(log_level));
   LinkSettings link;
-  std::chrono::milliseconds ack{5000}, migrate_wait{60000};
+  std::chrono::milliseconds ack{5000}, migrate_wait{60000}, series_refresh{15000};
   std::map<std::string, std::string> extra;
   try {
     loop_settings.batch_wait = duration_option(batch_wait, "--batch-wait");
@@ -193,6 +205,7 @@ int main(int argc, char** argv) {
     ack = duration_option(ack_timeout, "--kafka-ack-timeout");
     consumer_settings.fetch_wait_max = duration_option(fetch_wait, "--kafka-fetch-wait");
     migrate_wait = duration_option(migrate_timeout, "--migrate-timeout");
+    series_refresh = duration_option(dora_series_refresh, "--dora-series-refresh");
     for (const auto& prop : kafka_properties) {
       const auto eq = prop.find('=');
       if (eq == std::string::npos) throw CLI::ValidationError("--kafka-property", "entries must be name=value");
@@ -250,7 +263,13 @@ int main(int argc, char** argv) {
     BatchLoop loop(loop_settings, database, consumer, processor, metrics);
     loop_ptr = &loop;
 
-    WorkerEndpoints endpoints([&loop] { return loop.readiness(); }, metrics);
+    QueryPool::Settings pool_settings;
+    pool_settings.database_url = database_url;
+    pool_settings.connections = read_connections;
+    QueryPool read_pool(pool_settings);
+    ReadEndpoints read_endpoints(read_pool);
+    DoraSeriesExposer dora_series(database_url, series_refresh);
+    WorkerEndpoints endpoints([&loop] { return loop.readiness(); }, metrics, &read_endpoints, &dora_series);
     http::ServerSettings server_settings;
     server_settings.listen = listen;
     server_settings.threads = 1;

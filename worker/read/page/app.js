@@ -47,8 +47,10 @@ function writeState(state, replace = false) {
     q.set('to', state.to);
   }
   if (state.profile !== 'seed') q.set('profile', state.profile);
-  const url = `${location.pathname}?${q}`;
-  if (replace) history.replaceState(null, '', url);
+  // Service names read better with their slash: ?service=acme/checkout.
+  const url = `${location.pathname}?${q.toString().replace(/%2F/gi, '/')}`;
+  // The same view twice in a row would make Back look broken.
+  if (replace || url === `${location.pathname}${location.search}`) history.replaceState(null, '', url);
   else history.pushState(null, '', url);
 }
 
@@ -131,12 +133,6 @@ function setAttrs(node, attrs) {
   }
 }
 
-function badge(rating, testid) {
-  const b = el('span', { class: `badge ${rating ?? 'none'}`, 'data-rating': rating ?? '', text: ratingLabel(rating) });
-  if (testid) b.dataset.testid = testid;
-  return b;
-}
-
 function setBadge(node, rating) {
   node.className = `badge ${rating ?? 'none'}`;
   node.dataset.rating = rating ?? '';
@@ -159,7 +155,7 @@ function renderCards(dora) {
   setBadge(document.querySelector('[data-testid="df-rating"]'), df.rating);
   setText('df-detail', joinDetail([
     plural(df.deployments, 'deployment', 'deployments'),
-    df.category ? `${df.category}` : null,
+    df.category ? `category ${df.category}` : null,
     df.unsuccessful_attempts ? plural(df.unsuccessful_attempts, 'unsuccessful attempt', 'unsuccessful attempts') : null,
   ]));
 
@@ -267,7 +263,8 @@ function drawChart(container, spec) {
     width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': spec.label,
   });
 
-  for (let v = 0; v <= top + step / 2; v += step) {
+  // An empty chart keeps its baseline and days but no made-up scale.
+  for (let v = 0; !spec.empty && v <= top + step / 2; v += step) {
     const yy = m.top + plotH - (v / top) * plotH;
     root.append(
       svg('line', { class: 'grid', x1: m.left, x2: width - m.right, y1: yy, y2: yy }),
@@ -415,7 +412,9 @@ function renderCharts(daily) {
 // ---------------------------------------------------------------- tables
 
 function statusBadge(status) {
-  const kind = { success: 'ok', resolved: 'ok', failure: 'bad', error: 'bad', triggered: 'bad' }[status] ?? 'neutral';
+  const kind = {
+    success: 'ok', resolved: 'ok', failure: 'bad', error: 'bad', open: 'bad', triggered: 'bad', acknowledged: 'warn',
+  }[status] ?? 'neutral';
   return el('span', { class: `pill ${kind}`, text: status });
 }
 
@@ -655,9 +654,7 @@ function setStatus(kind, text) {
 function describeRange(dora) {
   const from = dora.from.slice(0, 10);
   // The API's "to" is exclusive; a range ending at midnight ends the day before.
-  const toInstant = new Date(dora.to);
-  const endsAtMidnight = dora.to.slice(11, 19) === '00:00:00';
-  const to = endsAtMidnight ? addDays(toInstant.toISOString().slice(0, 10), -1) : dora.to.slice(0, 10);
+  const to = dora.to.slice(11, 19) === '00:00:00' ? addDays(dora.to.slice(0, 10), -1) : dora.to.slice(0, 10);
   const days = dora.days ? ` (${shortNumber(dora.days)} days)` : '';
   return `${formatDate(from)} \u2013 ${formatDate(to)}${days}`;
 }
@@ -670,7 +667,6 @@ async function load() {
   const selection = apiQuery(state);
   main.dataset.state = 'loading';
   main.dataset.selection = selection;
-  main.classList.toggle('all-services', !state.service);
   setStatus('loading', 'Loading\u2026');
   try {
     const [dora, deployments, incidents] = await Promise.all([
@@ -679,6 +675,7 @@ async function load() {
       getJson(`api/v1/incidents?${apiQuery(state, { limit: LIST_LIMIT })}`, controller.signal),
     ]);
     if (loading !== controller) return;
+    main.classList.toggle('all-services', !state.service);
     renderCards(dora);
     lastDaily = dora.daily ?? [];
     renderCharts(lastDaily);
@@ -687,8 +684,7 @@ async function load() {
     const who = state.service || 'All services';
     $('subtitle').textContent = `${who} \u00b7 ${state.environment} \u00b7 ${describeRange(dora)}`;
     document.title = `Four Keys \u00b7 ${who} \u00b7 ${state.environment}`;
-    const now = new Date();
-    setStatus('ok', `Updated ${String(now.getHours()).padStart(2, '0')}:${String(now.getMinutes()).padStart(2, '0')}. Days are UTC days.`);
+    setStatus('ok', `Updated ${new Date().toISOString().slice(11, 16)} UTC. Days are UTC days.`);
     main.dataset.state = 'ready';
   } catch (e) {
     if (e.name === 'AbortError' || loading !== controller) return;

@@ -5,7 +5,8 @@ FOURKEYS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 # Debian bookworm packages the build, the tests (the seed's service as a peer,
-# Chromium for the page's browser test) and the local run need.
+# Chromium for the page's browser test, docker-compose and python3-yaml for
+# tests/compose's check of docker-compose.yml) and the local run need.
 FOURKEYS_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -14,6 +15,7 @@ FOURKEYS_PACKAGES=(
   postgresql-15 postgresql-client-15 wrk
   python3-fastapi python3-uvicorn python3-asyncpg python3-uvloop python3-httptools
   chromium
+  docker-compose python3-yaml
 )
 
 log() { printf '\033[1m[fourkeys]\033[0m %s\n' "$*" >&2; }

@@ -14,10 +14,15 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <initializer_list>
+#include <set>
 #include <thread>
+#include <tuple>
 
 namespace {
 
@@ -40,6 +45,40 @@ std::chrono::milliseconds duration_option(const std::string& text, const std::st
   return *d;
 }
 
+// The sources named in FOURKEYS_PARSERS (or the Four Keys name PARSERS), or
+// all of them when unset. A source left out has no routes (404) and `POST /`
+// never picks it, so a deployment exposes only the senders it expects.
+std::vector<std::unique_ptr<parser::Source>> select_sources(std::vector<std::unique_ptr<parser::Source>> all,
+                                                            const std::string& list, const std::string& setting) {
+  if (list.empty()) return all;
+  std::string known;
+  for (const auto& s : all) known += (known.empty() ? "" : ", ") + std::string(s->name());
+  std::set<std::string> wanted;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    std::string name = list.substr(start, end - start);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!name.empty()) {
+      const bool exists = std::any_of(all.begin(), all.end(), [&](const auto& s) { return s->name() == name; });
+      if (!exists) {
+        throw CLI::ValidationError(setting, "unknown source '" + name + "' (known: " + known + ")");
+      }
+      wanted.insert(name);
+    }
+    start = end + 1;
+  }
+  if (wanted.empty()) throw CLI::ValidationError(setting, "names no source (known: " + known + ")");
+  std::vector<std::unique_ptr<parser::Source>> selected;
+  for (auto& s : all) {
+    if (wanted.count(std::string(s->name()))) selected.push_back(std::move(s));
+  }
+  return selected;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,6 +94,7 @@ int main(int argc, char** argv) {
   bool github_sha1 = false;
   std::string log_level = "info";
   std::string port_file;
+  std::string parsers;
 
   server.listen = "0.0.0.0:8080";
   app.add_option("--listen", server.listen, "host:port to listen on (port 0 picks one)")
@@ -98,8 +138,21 @@ int main(int argc, char** argv) {
       ->envname("FOURKEYS_GITHUB_DEPLOY_WORKFLOWS");
   app.add_option("--log-level", log_level, "debug, info, warn, error")
       ->envname("FOURKEYS_LOG_LEVEL")->capture_default_str();
+  auto* parsers_option =
+      app.add_option("--parsers", parsers,
+                     "sources to serve, comma-separated: github, gitlab, pagerduty, cdevents, api "
+                     "(default all; also read from PARSERS)")
+          ->envname("FOURKEYS_PARSERS");
   app.add_option("--port-file", port_file, "write the bound port to this file once listening");
   CLI11_PARSE(app, argc, argv);
+  std::string parsers_setting = "--parsers/FOURKEYS_PARSERS";
+  if (parsers_option->count() == 0) {
+    // Four Keys' own deployments set PARSERS; they keep working unchanged.
+    if (const char* v = std::getenv("PARSERS"); v && *v) {
+      parsers = v;
+      parsers_setting = "PARSERS";
+    }
+  }
 
   log::init("fourkeys-parser", log::parse_level(log_level));
   try {
@@ -134,15 +187,29 @@ int main(int argc, char** argv) {
     return 2;
   }
   sources.github_allow_sha1 = github_sha1;
+  std::vector<std::unique_ptr<parser::Source>> served;
+  try {
+    served = select_sources(parser::build_sources(sources), parsers, parsers_setting);
+  } catch (const CLI::Error& e) {
+    return app.exit(e);
+  }
+  std::string served_names;
+  for (const auto& s : served) served_names += (served_names.empty() ? "" : ",") + std::string(s->name());
+  const auto serves = [&](std::initializer_list<std::string_view> names) {
+    return std::any_of(served.begin(), served.end(), [&](const auto& s) {
+      return std::find(names.begin(), names.end(), s->name()) != names.end();
+    });
+  };
   if (router.insecure_no_auth) {
     log::warn("FOURKEYS_INSECURE_NO_AUTH is on: every source accepts unsigned deliveries; "
               "use only for local experiments");
   }
-  for (const auto& [name, set] : {std::pair{"FOURKEYS_GITHUB_SECRET", &sources.github_secrets},
-                                  std::pair{"FOURKEYS_GITLAB_TOKEN", &sources.gitlab_tokens},
-                                  std::pair{"FOURKEYS_PAGERDUTY_SECRET", &sources.pagerduty_secrets},
-                                  std::pair{"FOURKEYS_API_TOKEN", &sources.api_tokens}}) {
-    if (set->empty() && !router.insecure_no_auth) {
+  for (const auto& [name, set, used] :
+       {std::tuple{"FOURKEYS_GITHUB_SECRET", &sources.github_secrets, serves({"github"})},
+        std::tuple{"FOURKEYS_GITLAB_TOKEN", &sources.gitlab_tokens, serves({"gitlab"})},
+        std::tuple{"FOURKEYS_PAGERDUTY_SECRET", &sources.pagerduty_secrets, serves({"pagerduty"})},
+        std::tuple{"FOURKEYS_API_TOKEN", &sources.api_tokens, serves({"api", "cdevents"})}}) {
+    if (used && set->empty() && !router.insecure_no_auth) {
       log::warn("source not configured: its deliveries get 401", {{"setting", name}});
     }
   }
@@ -180,7 +247,7 @@ int main(int argc, char** argv) {
       log::error("kafka is not ready yet; /readyz stays false until it is", {{"detail", health.detail}});
     }
     parser::ReceiverMetrics metrics;
-    parser::WebhookRouter handler(router, parser::build_sources(sources), producer, metrics);
+    parser::WebhookRouter handler(router, std::move(served), producer, metrics);
     auto http_server = std::make_unique<http::Server>(server, handler);
 
     const auto port = http_server->port();
@@ -188,7 +255,7 @@ int main(int argc, char** argv) {
       std::ofstream(port_file) << port << "\n";
     }
     log::info("listening", {{"listen", server.listen}, {"port", port}, {"kafka", brokers},
-                            {"events_topic", router.events_topic}});
+                            {"events_topic", router.events_topic}, {"sources", served_names}});
 
     std::thread signal_thread([&] {
       int sig = 0;

@@ -596,3 +596,82 @@ TEST_CASE("bodies in pieces, chunked bodies and pipelined requests are all answe
   }
   CHECK(count() == 4);
 }
+
+TEST_CASE("FOURKEYS_PARSERS and PARSERS limit the sources served; an unknown name is refused", "[integration]") {
+  auto& s = shared();
+  const std::string push = read_fixture("github/push/to-default-branch.drone-go-scm.json");
+  const std::string gitlab_push = read_fixture("gitlab/push/push.go-gitlab.json");
+  const std::string api_body = R"({"service":"parsers-)" + unique_suffix() +
+                               R"(","environment":"production","commit_sha":"0123456789abcdef0123456789abcdef01234567",)"
+                               R"("deployed_at":"2025-05-02T11:00:00Z"})";
+  auto pagerduty_body = [] {
+    std::string body = read_fixture("pagerduty/v3/incident.triggered.zulip.json");
+    const std::string event_id(parse(body).at("event").at("id").as_string());
+    return replace_all(body, event_id, "PDP" + replace_all(unique_suffix(), "-", ""));
+  };
+  auto post_github = [&](HttpClient& client, const std::string& path) {
+    return client.request("POST", path, github_headers("push", "parsers-" + unique_suffix(), push), push);
+  };
+  auto post_gitlab = [&](HttpClient& client, const std::string& path) {
+    return client.request("POST", path, gitlab_headers("Push Hook", "parsers-" + unique_suffix()), gitlab_push);
+  };
+
+  SECTION("FOURKEYS_PARSERS=github,pagerduty: GitLab, CDEvents and the API routes are 404") {
+    ReceiverProcess limited(s.kafka.brokers(), {{"FOURKEYS_PARSERS", "github,pagerduty"}});
+    REQUIRE(limited.wait_ready(20s));
+    auto client = limited.client();
+    CHECK(post_gitlab(*client, "/webhooks/gitlab").status == 404);
+    for (const std::string path : {"/events/deployment", "/events/incident", "/deployments", "/webhooks/cdevents"}) {
+      INFO(path);
+      CHECK(client->request("POST", path, bearer_headers(), api_body).status == 404);
+    }
+    // `POST /` must not hand a GitLab delivery to an unlisted source.
+    CHECK(post_gitlab(*client, "/").status == 400);
+    CHECK(post_github(*client, "/webhooks/github").status == 202);
+    CHECK(post_github(*client, "/").status == 202);
+    const std::string pd = pagerduty_body();
+    CHECK(client->request("POST", "/webhooks/pagerduty", pagerduty_headers(pd, {kPagerdutyNewSecret}), pd).status == 202);
+  }
+
+  SECTION("PARSERS=gitlab (Four Keys' name): only GitLab is served") {
+    ReceiverProcess limited(s.kafka.brokers(), {{"PARSERS", "gitlab"}});
+    REQUIRE(limited.wait_ready(20s));
+    auto client = limited.client();
+    CHECK(post_github(*client, "/webhooks/github").status == 404);
+    CHECK(post_github(*client, "/").status == 400);
+    const std::string pd = pagerduty_body();
+    CHECK(client->request("POST", "/webhooks/pagerduty", pagerduty_headers(pd, {kPagerdutyNewSecret}), pd).status == 404);
+    CHECK(client->request("POST", "/events/deployment", bearer_headers(), api_body).status == 404);
+    CHECK(post_gitlab(*client, "/webhooks/gitlab").status == 202);
+    CHECK(post_gitlab(*client, "/").status == 202);
+  }
+
+  SECTION("FOURKEYS_PARSERS wins over PARSERS") {
+    ReceiverProcess limited(s.kafka.brokers(), {{"FOURKEYS_PARSERS", " API "}, {"PARSERS", "gitlab"}});
+    REQUIRE(limited.wait_ready(20s));
+    auto client = limited.client();
+    CHECK(post_gitlab(*client, "/webhooks/gitlab").status == 404);
+    CHECK(client->request("POST", "/events/deployment", bearer_headers(), api_body).status == 202);
+  }
+
+  SECTION("an unknown source name stops the receiver at start, naming it") {
+    for (const auto& [setting, value] : {std::pair{"FOURKEYS_PARSERS", "github,bitbucket"},
+                                         std::pair{"PARSERS", "bitbucket"}}) {
+      INFO(setting);
+      const std::string log_path = temp_path("parser-unknown") + ".log";
+      ChildProcess bad(parser_binary(), {},
+                       {{"FOURKEYS_KAFKA_BROKERS", s.kafka.brokers()}, {"FOURKEYS_PARSER_LISTEN", "127.0.0.1:0"},
+                        {setting, value}},
+                       false, log_path);
+      const int status = bad.wait(15s);
+      CHECK(status != 0);
+      CHECK(status != -1);
+      std::ifstream in(log_path);
+      const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      INFO(log);
+      CHECK(log.find("unknown source 'bitbucket'") != std::string::npos);
+      CHECK(log.find(setting) != std::string::npos);
+      CHECK(log.find("github, gitlab, pagerduty, cdevents, api") != std::string::npos);
+    }
+  }
+}

@@ -24,6 +24,16 @@ http::Response json_response(std::string body) {
   return r;
 }
 
+// Answers a parse error at once, or runs `query` on the parsed request in
+// the pool and answers with the JSON text it returns.
+template <typename Parsed, typename Query>
+void answer(QueryPool& pool, std::variant<Parsed, http::Response> parsed, http::Responder& respond, Query query) {
+  if (auto* error = std::get_if<http::Response>(&parsed)) return respond(std::move(*error));
+  pool.submit([p = std::get<Parsed>(std::move(parsed)), query](pqxx::connection_base& c) {
+    return json_response(query(c, p));
+  }, std::move(respond));
+}
+
 }  // namespace
 
 ReadEndpoints::ReadEndpoints(QueryPool& pool) : pool_(pool) {}
@@ -51,29 +61,13 @@ bool ReadEndpoints::handle(const http::Request& request, http::Responder& respon
   }
 
   if (starts_with(path, kSeedDoraPrefix)) {
-    auto parsed = parse_seed_dora_request(path.substr(kSeedDoraPrefix.size()), request.query);
-    if (auto* error = std::get_if<http::Response>(&parsed)) {
-      respond(std::move(*error));
-      return true;
-    }
-    pool_.submit(
-        [q = std::get<SeedQuery>(parsed)](pqxx::connection_base& c) {
-          return json_response(render_seed_dora(q, read_seed_figures(c, q, true)));
-        },
-        std::move(respond));
+    answer(pool_, parse_seed_dora_request(path.substr(kSeedDoraPrefix.size()), request.query), respond,
+           [](pqxx::connection_base& c, const SeedQuery& q) { return render_seed_dora(q, read_seed_figures(c, q, true)); });
     return true;
   }
   if (path == "/metrics/change-failure-rate") {
-    auto parsed = parse_seed_cfr_request(request.query);
-    if (auto* error = std::get_if<http::Response>(&parsed)) {
-      respond(std::move(*error));
-      return true;
-    }
-    pool_.submit(
-        [q = std::get<SeedQuery>(parsed)](pqxx::connection_base& c) {
-          return json_response(render_seed_cfr(q, read_seed_figures(c, q, false)));
-        },
-        std::move(respond));
+    answer(pool_, parse_seed_cfr_request(request.query), respond,
+           [](pqxx::connection_base& c, const SeedQuery& q) { return render_seed_cfr(q, read_seed_figures(c, q, false)); });
     return true;
   }
 
@@ -94,14 +88,7 @@ bool ReadEndpoints::handle(const http::Request& request, http::Responder& respon
     respond(http::json_error(404, "no such endpoint; see /api/v1/openapi.json"));
     return true;
   }
-  auto parsed = parse_api_selection(request.query, now_millis());
-  if (auto* error = std::get_if<http::Response>(&parsed)) {
-    respond(std::move(*error));
-    return true;
-  }
-  pool_.submit(
-      [reader, s = std::get<ApiSelection>(parsed)](pqxx::connection_base& c) { return json_response(reader(c, s)); },
-      std::move(respond));
+  answer(pool_, parse_api_selection(request.query, now_millis()), respond, reader);
   return true;
 }
 

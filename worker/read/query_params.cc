@@ -14,6 +14,57 @@ int hex_value(char c) {
   return -1;
 }
 
+// Invalid UTF-8 becomes U+FFFD, one per maximal invalid subpart, as
+// Python's bytes.decode('utf-8', errors='replace') (which urllib's unquote
+// uses) does.
+std::string replace_invalid_utf8(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t n = in.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = b[i];
+    std::size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    std::size_t j = i + 1;
+    bool complete = true;
+    for (std::size_t k = 0; k < need; ++k, ++j) {
+      const unsigned char lower = k == 0 ? lo : 0x80, upper = k == 0 ? hi : 0xBF;
+      if (j >= n || b[j] < lower || b[j] > upper) {
+        complete = false;
+        break;
+      }
+    }
+    if (complete) {
+      out.append(in, i, j - i);
+    } else {
+      out += "\xEF\xBF\xBD";
+    }
+    i = j;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
@@ -31,7 +82,7 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
       out += c;
     }
   }
-  return out;
+  return replace_invalid_utf8(out);
 }
 
 QueryParams::QueryParams(std::string_view query) {
@@ -40,10 +91,10 @@ QueryParams::QueryParams(std::string_view query) {
     const std::string_view part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (part.empty()) continue;
+    // A name without '=' has an empty value (Starlette keeps blank values).
     const auto eq = part.find('=');
-    // A name without '=' has no value; FastAPI treats it as absent.
-    if (eq == std::string_view::npos) continue;
-    params_.emplace_back(percent_decode(part.substr(0, eq)), percent_decode(part.substr(eq + 1)));
+    const std::string_view value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    params_.emplace_back(percent_decode(part.substr(0, eq)), percent_decode(value));
   }
 }
 
@@ -54,7 +105,37 @@ std::optional<std::string> QueryParams::get(std::string_view name) const {
   return std::nullopt;
 }
 
+std::optional<int> python_int_sign(std::string_view text) {
+  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  int sign = 1;
+  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+    sign = text.front() == '-' ? -1 : 1;
+    text.remove_prefix(1);
+  }
+  if (text.empty() || text.front() == '_' || text.back() == '_') return std::nullopt;
+  std::size_t digits = 0;
+  char previous = 0;
+  bool zero = true;
+  for (char c : text) {
+    if (c == '_') {
+      if (previous == '_') return std::nullopt;
+    } else if (c >= '0' && c <= '9') {
+      ++digits;
+      if (c != '0') zero = false;
+    } else {
+      return std::nullopt;
+    }
+    previous = c;
+  }
+  // Python 3.11 refuses to convert more than 4300 digits.
+  if (digits > 4300) return std::nullopt;
+  return zero ? 0 : sign;
+}
+
 std::optional<std::int64_t> parse_python_int(std::string_view text) {
+  if (!python_int_sign(text)) return std::nullopt;
   auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);

@@ -30,9 +30,14 @@ http::Response validation_error(std::string_view field, std::string_view msg, st
 std::variant<std::int64_t, http::Response> parse_days(const QueryParams& params) {
   const auto text = params.get("days");
   if (!text) return std::int64_t{30};
+  const auto sign = python_int_sign(*text);
+  if (!sign) return validation_error("days", "value is not a valid integer", "type_error.integer");
+  // Beyond 64 bits Python still has an int, which then fails a bound.
   const auto days = parse_python_int(*text);
-  if (!days) return validation_error("days", "value is not a valid integer", "type_error.integer");
-  if (*days < 1) {
+  if (!days || *days < 1) {
+    if (!days && *sign > 0) {
+      return validation_error("days", "ensure this value is less than or equal to 365", "value_error.number.not_le", 365);
+    }
     return validation_error("days", "ensure this value is greater than or equal to 1", "value_error.number.not_ge", 1);
   }
   if (*days > 365) {

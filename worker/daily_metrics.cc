@@ -58,6 +58,11 @@ std::vector<MetricsDay> daily_metrics(const DerivedService& derived) {
       ++d.row.lead_time_count;
       d.row.lead_time_sum_seconds += c.lead_time_seconds;
       d.lead_times.push_back(c.lead_time_seconds);
+      const auto bucket = std::lower_bound(kLeadTimeBucketBounds.begin(), kLeadTimeBucketBounds.end(),
+                                           c.lead_time_seconds) - kLeadTimeBucketBounds.begin();
+      if (bucket < static_cast<std::ptrdiff_t>(kLeadTimeBucketBounds.size())) {
+        ++d.row.lead_time_buckets[static_cast<std::size_t>(bucket)];
+      }
     } else {
       ++d.row.negative_lead_times;
     }

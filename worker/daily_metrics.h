@@ -6,12 +6,20 @@
 
 #include "worker/model.h"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace fourkeys::worker {
+
+// Upper bounds (seconds, inclusive) of the lead-time histogram kept per day
+// for Prometheus' lead_time_seconds: the rating thresholds (1 h, 1 week, 30
+// days, 6 months) and steps between. schemas/sql/006_lead_time_buckets.sql
+// has the same bounds.
+inline constexpr std::array<double, 14> kLeadTimeBucketBounds = {
+    300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800, 1209600, 2592000, 7776000, 15552000};
 
 struct MetricsDay {
   std::string environment;
@@ -28,6 +36,9 @@ struct MetricsDay {
   std::optional<double> lead_time_median_seconds;
   std::optional<double> lead_time_p90_seconds;
   int negative_lead_times = 0;
+  // Changes with a lead time >= 0 per bucket of kLeadTimeBucketBounds (not
+  // cumulative; those above the last bound are only in lead_time_count).
+  std::vector<int> lead_time_buckets = std::vector<int>(kLeadTimeBucketBounds.size(), 0);
   int incidents_opened = 0;
   int incidents_resolved = 0;
   double restore_sum_seconds = 0;

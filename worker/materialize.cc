@@ -210,8 +210,8 @@ struct Writes {
         .integer(m.changes_deployed).integer(m.lead_time_count).real(m.lead_time_sum_seconds);
     optional_real(m.lead_time_median_seconds);
     optional_real(m.lead_time_p90_seconds);
-    metrics.integer(m.negative_lead_times).integer(m.incidents_opened).integer(m.incidents_resolved)
-        .real(m.restore_sum_seconds);
+    metrics.integer(m.negative_lead_times).text(int_array_literal(m.lead_time_buckets))
+        .integer(m.incidents_opened).integer(m.incidents_resolved).real(m.restore_sum_seconds);
     optional_real(m.restore_median_seconds);
     optional_real(m.restore_p90_seconds);
     metrics.end_row();
@@ -326,7 +326,7 @@ void apply_writes(pqxx::transaction_base& tx, Writes& w) {
             {"service", "environment", "day", "deployments", "failed_deployments", "rework_deployments",
              "rollbacks", "hotfixes", "unsuccessful_attempts", "changes_deployed", "lead_time_count",
              "lead_time_sum_seconds", "lead_time_median_seconds", "lead_time_p90_seconds", "negative_lead_times",
-             "incidents_opened", "incidents_resolved", "restore_sum_seconds", "restore_median_seconds",
+             "lead_time_buckets", "incidents_opened", "incidents_resolved", "restore_sum_seconds", "restore_median_seconds",
              "restore_p90_seconds"},
             w.metrics);
 }
@@ -506,8 +506,8 @@ void load_derived(pqxx::transaction_base& tx, const std::vector<std::string>& se
            "SELECT service, environment, day::text, deployments, failed_deployments, rework_deployments, rollbacks, "
            "hotfixes, unsuccessful_attempts, changes_deployed, lead_time_count, lead_time_sum_seconds, "
            "lead_time_median_seconds, lead_time_p90_seconds, negative_lead_times, incidents_opened, "
-           "incidents_resolved, restore_sum_seconds, restore_median_seconds, restore_p90_seconds "
-           "FROM metrics_daily WHERE service = ANY($1::text[])",
+           "incidents_resolved, restore_sum_seconds, restore_median_seconds, restore_p90_seconds, "
+           "lead_time_buckets::text FROM metrics_daily WHERE service = ANY($1::text[])",
            list)) {
     MetricsDay m;
     m.environment = r[1].c_str();
@@ -529,6 +529,8 @@ void load_derived(pqxx::transaction_base& tx, const std::vector<std::string>& se
     m.restore_sum_seconds = r[17].as<double>();
     m.restore_median_seconds = real_of(r[18]);
     m.restore_p90_seconds = real_of(r[19]);
+    m.lead_time_buckets.clear();
+    for (const std::string& n : parse_text_array(r[20].c_str())) m.lead_time_buckets.push_back(std::stoi(n));
     out[r[0].c_str()]->metrics.push_back(std::move(m));
   }
   for (auto& [service, rows] : out) {

@@ -107,6 +107,15 @@ void copy_into(pqxx::transaction_base& tx, const std::string& table, const std::
   writer.complete();
 }
 
+std::string int_array_literal(const std::vector<int>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(values[i]);
+  }
+  return out + "}";
+}
+
 std::string array_literal(const std::vector<std::string>& values) {
   std::string out = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {

@@ -346,6 +346,11 @@ TEST_CASE("/api/v1 answers a known history with the numbers worked out by hand",
     CHECK(m->value("deployment_timestamp", prod) == epoch_seconds(day_time(1, "09:00:00")));
     CHECK(m->value("commit_timestamp", prod) == epoch_seconds(day_time(3, "11:00:00")));
     CHECK(m->value("fourkeys_worker_dora_series_exposed", {}) == 1);
+    // The worker's per-day histogram equals the migration's SQL for it,
+    // which fills the rows a database had before the column existed.
+    CHECK(db.scalar("SELECT count(*) FROM metrics_daily WHERE lead_time_buckets <> "
+                    "fourkeys_lead_time_buckets(service, environment, day)") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM metrics_daily WHERE lead_time_buckets <> array_fill(0, ARRAY[14])") == "3");  // days -3 and -2, and staging
   }
 }
 

@@ -56,34 +56,31 @@ std::vector<DoraSeriesRow> read_rows(pqxx::connection_base& connection) {
     auto& row = rows[{r[0].as<std::string>(), r[1].as<std::string>()}];
     row.service = r[0].as<std::string>();
     row.environment = r[1].as<std::string>();
-    if (row.lead_time_buckets.empty()) row.lead_time_buckets.assign(kLeadTimeBuckets.size(), 0);
+    if (row.lead_time_buckets.empty()) row.lead_time_buckets.assign(kLeadTimeBucketBounds.size(), 0);
     return row;
   };
+  // The histogram is kept per day in metrics_daily: summing it reads one
+  // row per service, environment and day, not every change.
+  std::string bucket_sums;
+  for (std::size_t i = 1; i <= kLeadTimeBucketBounds.size(); ++i) {
+    bucket_sums += ", sum(lead_time_buckets[" + std::to_string(i) + "])";
+  }
   for (const auto& r : tx.exec(
            "SELECT service, environment, sum(deployments), sum(failed_deployments), "
-           " sum(restore_sum_seconds) FILTER (WHERE day >= current_date - 30), "
-           " sum(incidents_resolved) FILTER (WHERE day >= current_date - 30) "
-           "FROM metrics_daily GROUP BY service, environment")) {
+           " sum(restore_sum_seconds) FILTER (WHERE day >= (now() AT TIME ZONE 'UTC')::date - 30), "
+           " sum(incidents_resolved) FILTER (WHERE day >= (now() AT TIME ZONE 'UTC')::date - 30), "
+           " sum(lead_time_count), sum(lead_time_sum_seconds)" + bucket_sums +
+           " FROM metrics_daily GROUP BY service, environment")) {
     DoraSeriesRow& row = row_of(r);
     row.deployments = r[2].as<std::int64_t>();
     row.failed_deployments = r[3].as<std::int64_t>();
     if (!r[5].is_null() && r[5].as<std::int64_t>() > 0) {
       row.restore_mean_seconds = r[4].as<double>() / static_cast<double>(r[5].as<std::int64_t>());
     }
-  }
-  std::string bucket_sql;
-  for (std::size_t i = 0; i < kLeadTimeBuckets.size(); ++i) {
-    const double low = i == 0 ? -1 : kLeadTimeBuckets[i - 1];
-    bucket_sql += ", count(*) FILTER (WHERE lead_time_seconds > " + number(low) +
-                  " AND lead_time_seconds <= " + number(kLeadTimeBuckets[i]) + ")";
-  }
-  for (const auto& r : tx.exec("SELECT service, environment, count(*), sum(lead_time_seconds)" + bucket_sql +
-                               " FROM deployment_changes WHERE lead_time_seconds >= 0 GROUP BY service, environment")) {
-    DoraSeriesRow& row = row_of(r);
-    row.lead_time_count = r[2].as<std::int64_t>();
-    row.lead_time_sum = r[3].as<double>();
-    for (std::size_t i = 0; i < kLeadTimeBuckets.size(); ++i) {
-      row.lead_time_buckets[i] = r[static_cast<pqxx::row::size_type>(4 + i)].as<std::int64_t>();
+    row.lead_time_count = r[6].as<std::int64_t>();
+    row.lead_time_sum = r[7].as<double>();
+    for (std::size_t i = 0; i < kLeadTimeBucketBounds.size(); ++i) {
+      row.lead_time_buckets[i] = r[static_cast<pqxx::row::size_type>(8 + i)].as<std::int64_t>();
     }
   }
   // The latest successful deployment of each service and environment, by
@@ -121,9 +118,9 @@ std::string render_dora_series(const std::vector<DoraSeriesRow>& rows) {
          "Lead time for changes: deployment finish minus commit time, per change (negative ones left out).");
   for (const auto& r : rows) {
     std::int64_t cumulative = 0;
-    for (std::size_t i = 0; i < kLeadTimeBuckets.size() && i < r.lead_time_buckets.size(); ++i) {
+    for (std::size_t i = 0; i < kLeadTimeBucketBounds.size() && i < r.lead_time_buckets.size(); ++i) {
       cumulative += r.lead_time_buckets[i];
-      out += "lead_time_seconds_bucket" + labels(r, "le=\"" + number(kLeadTimeBuckets[i]) + "\"") + " " +
+      out += "lead_time_seconds_bucket" + labels(r, "le=\"" + number(kLeadTimeBucketBounds[i]) + "\"") + " " +
              std::to_string(cumulative) + "\n";
     }
     out += "lead_time_seconds_bucket" + labels(r, "le=\"+Inf\"") + " " + std::to_string(r.lead_time_count) + "\n";

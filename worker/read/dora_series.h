@@ -1,7 +1,8 @@
 // The DORA series of the seed's PromQL and Grafana panels, in Prometheus
 // text format, labelled service and environment:
 //   deployments_total, deployments_failed_total (counters),
-//   lead_time_seconds (histogram), incident_resolution_time_seconds,
+//   lead_time_seconds (histogram, bounds kLeadTimeBucketBounds),
+//   incident_resolution_time_seconds,
 //   deployment_timestamp and commit_timestamp (gauges).
 // They are read from the metric tables, so they never go down when a worker
 // restarts. With several workers exactly one exposes them: the one holding
@@ -10,6 +11,8 @@
 // twice. When the exposing worker dies its connection closes, the lock is
 // released and another worker takes over at its next refresh.
 #pragma once
+
+#include "worker/daily_metrics.h"
 
 #include <atomic>
 #include <chrono>
@@ -23,17 +26,12 @@
 
 namespace fourkeys::worker {
 
-// Upper bounds (seconds) of lead_time_seconds' buckets: the rating
-// thresholds (1 h, 1 week, 30 days, 6 months) and steps between.
-inline const std::vector<double> kLeadTimeBuckets = {
-    300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800, 1209600, 2592000, 7776000, 15552000};
-
 struct DoraSeriesRow {
   std::string service;
   std::string environment;
   std::int64_t deployments = 0;
   std::int64_t failed_deployments = 0;
-  std::vector<std::int64_t> lead_time_buckets;  // per kLeadTimeBuckets, not cumulative
+  std::vector<std::int64_t> lead_time_buckets;  // per kLeadTimeBucketBounds, not cumulative
   std::int64_t lead_time_count = 0;             // includes those above the last bound
   double lead_time_sum = 0;
   std::optional<double> restore_mean_seconds;   // incidents opened in the last 30 days

@@ -26,12 +26,17 @@ bool has_label(const boost::json::value& issue, std::string_view label) {
 }
 
 // open or resolved for the actions that open, keep or close an incident;
-// empty for the others. No action (scripts) is read from the issue's state.
+// empty for the others. No action (scripts) is read from the issue's state,
+// and with no state either (Four Keys' generator) from closed_at.
 std::string incident_status(const std::optional<std::string>& action, const boost::json::value& issue) {
   const std::string state = string_at(issue, {"state"});
   if (!action || *action == "edited") {
     if (state == "closed") return "resolved";
     if (state == "open") return "open";
+    if (!action && state.empty()) {
+      const auto* closed = json::find(issue, {"closed_at"});
+      return closed != nullptr && !closed->is_null() ? "resolved" : "open";
+    }
     return {};
   }
   if (*action == "opened" || *action == "labeled" || *action == "reopened") return "open";

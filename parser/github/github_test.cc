@@ -536,6 +536,20 @@ TEST_CASE("github issues: other actions are ignored; no action reads the state")
     b["issue"].as_object()["labels"] = boost::json::array{boost::json::object{{"name", "Incident"}}};
   });
   CHECK(published(normalize({no_action, "issues"})).incident->status == "resolved");
+
+  // Four Keys' generator: neither action nor state, closed by closed_at.
+  const std::string four_keys = R"({"issue":{"created_at":"2025-03-10 10:00:00","closed_at":"2025-03-10 12:00:00",
+    "number":1,"labels":[{"name":"Incident"}],"body":"root cause: 1234567abc"},"repository":{"name":"foobar"}})";
+  const Envelope& closed = published(normalize({four_keys, "issues"}));
+  CHECK(closed.incident->status == "resolved");
+  CHECK(closed.incident->created_at == "2025-03-10T10:00:00.000Z");
+  CHECK(closed.incident->resolved_at == "2025-03-10T12:00:00.000Z");
+  CHECK(closed.incident->root_cause_sha == "1234567abc");
+  std::string still_open = four_keys;
+  still_open.replace(still_open.find(R"("closed_at":"2025-03-10 12:00:00")"), 33, R"("closed_at":null)");
+  const Envelope& open = published(normalize({still_open, "issues"}));
+  CHECK(open.incident->status == "open");
+  CHECK(open.incident->resolved_at.empty());
 }
 
 // ---------------------------------------------------------------- other events

@@ -53,12 +53,15 @@ Outcome issue(Envelope env, const NormalizeOptions& options) {
       envelope_time(json::find(env.raw, {"object_attributes", "updated_at"}), env);
 
   const std::string state = text_at(env.raw, {"object_attributes", "state"});
+  const auto* closed_at = json::find(env.raw, {"object_attributes", "closed_at"});
+  // No state (scripts, Four Keys' generator): a closed_at closes it.
+  const bool closed = state == "closed" || (state.empty() && closed_at != nullptr && !closed_at->is_null());
   std::string occurred_at;
-  if (state == "closed") {
+  if (closed) {
     incident.status = "resolved";
-    incident.resolved_at =
-        envelope_time(json::find(env.raw, {"object_attributes", "closed_at"}), env);
+    incident.resolved_at = envelope_time(closed_at, env);
     if (incident.resolved_at.empty()) incident.resolved_at = updated_at;
+    if (state.empty()) env.defaults.push_back("status");
     occurred_at = incident.resolved_at;
   } else {
     // "opened" (also after a reopen); a body without state is taken as open.

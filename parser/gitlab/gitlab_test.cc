@@ -710,6 +710,16 @@ TEST_CASE("incidents: issue_type, labels, root cause, reopen") {
     CHECK(has_default(o.envelope, "status"));
     CHECK(has_default(o.envelope, "service"));
   }
+  SECTION("no state, closed by closed_at (Four Keys' generator)") {
+    const Outcome o = run_body(R"({"object_kind":"issue","project":{"path_with_namespace":"g/p"},
+      "object_attributes":{"iid":4,"labels":[{"title":"Incident"}],
+        "created_at":"2025-03-10 10:00:00","closed_at":"2025-03-10 12:00:00"}})",
+                               "Issue Hook");
+    require_published(o);
+    CHECK(o.envelope.incident->status == "resolved");
+    CHECK(o.envelope.incident->resolved_at == "2025-03-10T12:00:00.000Z");
+    CHECK(has_default(o.envelope, "status"));
+  }
   SECTION("an incident without any id is dead-lettered") {
     const Outcome o = run_body(R"({"object_kind":"issue",
       "object_attributes":{"type":"Incident","created_at":"2025-05-01T00:00:00Z"}})",

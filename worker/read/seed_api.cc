@@ -90,19 +90,21 @@ SeedFigures read_seed_figures(pqxx::connection_base& connection, const SeedQuery
   // on the seed's bodies (one new commit per deployment). numeric averages
   // as the seed's EXTRACT(EPOCH ...) gives, so the rounding agrees.
   const auto row = tx.exec_params1(
-      "WITH since AS (SELECT now() - $2::bigint * interval '86400 seconds' AS t) "
-      "SELECT "
-      " (SELECT count(*) FROM deployment_attempts d, since "
-      "   WHERE d.service = $1 AND d.environment = 'production' AND d.status = 'success' AND d.time_created >= since.t), "
-      " (SELECT count(*) FROM deployment_attempts d, since "
-      "   WHERE d.service = $1 AND d.environment = 'production' AND d.status = 'success' AND d.time_created >= since.t "
-      "     AND (d.is_rollback OR d.is_hotfix OR d.caused_incident)), "
-      " CASE WHEN $3 THEN (SELECT avg(c.lead_time_seconds::numeric)::text FROM deployment_changes c, since "
-      "   WHERE c.service = $1 AND c.environment = 'production' AND c.deployed_at >= since.t AND c.lead_time_seconds >= 0) END, "
-      " CASE WHEN $3 THEN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) FROM deployment_changes c, since "
-      "   WHERE c.service = $1 AND c.environment = 'production' AND c.deployed_at >= since.t AND c.lead_time_seconds >= 0) END, "
-      " CASE WHEN $3 THEN (SELECT (avg(extract(epoch FROM (i.time_resolved - i.time_created))) / 60)::text FROM incidents i, since "
-      "   WHERE i.service = $1 AND i.time_resolved IS NOT NULL AND i.time_created >= since.t) END",
+      "WITH since AS (SELECT now() - $2::bigint * interval '86400 seconds' AS t), "
+      "d AS (SELECT count(*) AS total, "
+      "        count(*) FILTER (WHERE d.is_rollback OR d.is_hotfix OR d.caused_incident) AS failed "
+      "      FROM deployment_attempts d, since "
+      "      WHERE d.service = $1 AND d.environment = 'production' AND d.time_created >= since.t "
+      "        AND d.status = 'success'), "
+      "l AS (SELECT avg(c.lead_time_seconds::numeric)::text AS mean, "
+      "        percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) AS median "
+      "      FROM deployment_changes c, since "
+      "      WHERE $3 AND c.service = $1 AND c.environment = 'production' AND c.deployed_at >= since.t "
+      "        AND c.lead_time_seconds >= 0), "
+      "r AS (SELECT (avg(extract(epoch FROM (i.time_resolved - i.time_created))) / 60)::text AS minutes "
+      "      FROM incidents i, since "
+      "      WHERE $3 AND i.service = $1 AND i.time_resolved IS NOT NULL AND i.time_created >= since.t) "
+      "SELECT d.total, d.failed, l.mean, l.median, r.minutes FROM d, l, r",
       query.service, query.days, with_times);
   tx.commit();
   SeedFigures f;

@@ -214,7 +214,7 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
           ", count(*) FILTER (WHERE c.lead_time_seconds < 0) FROM deployment_changes c" +
           where_window("c", "deployed_at"),
       service, s.environment, s.from, s.to);
-  const std::string restore = "extract(epoch FROM i.time_resolved - i.time_created)::double precision";
+  const std::string restore = "date_part('epoch', i.time_resolved - i.time_created)";
   const auto restores = tx.exec_params1(
       "SELECT count(*), count(*) FILTER (WHERE i.time_resolved IS NULL), " +
           distribution_sql(restore, "i.time_resolved IS NOT NULL") + " FROM incidents i" +
@@ -236,7 +236,8 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
   for (const auto& row : tx.exec_params(
            "SELECT (m.day - date '1970-01-01')::bigint AS n, sum(m.deployments), sum(m.failed_deployments), "
            " sum(m.rework_deployments), sum(m.unsuccessful_attempts), sum(m.changes_deployed), "
-           " sum(m.incidents_opened), sum(m.incidents_resolved) "
+           " sum(m.incidents_opened), sum(m.incidents_resolved), "
+           " max(m.lead_time_median_seconds), max(m.restore_median_seconds) "
            "FROM metrics_daily m "
            "WHERE ($1::text IS NULL OR m.service = $1) AND m.environment = $2 "
            "  AND m.day >= date '1970-01-01' + $3::integer AND m.day <= date '1970-01-01' + $4::integer "
@@ -250,27 +251,35 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
       d->changes = row[5].as<std::int64_t>();
       d->opened = row[6].as<std::int64_t>();
       d->resolved = row[7].as<std::int64_t>();
+      // One service: its row's medians are the day's (several services'
+      // medians do not combine; they are computed below).
+      if (service) {
+        d->lead_median = double_of(row[8]);
+        d->restore_median = double_of(row[9]);
+      }
     }
   }
-  for (const auto& row : tx.exec_params(
-           "SELECT floor(extract(epoch FROM c.deployed_at) / 86400)::bigint AS n, "
-           " percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) "
-           "FROM deployment_changes c "
-           "WHERE ($1::text IS NULL OR c.service = $1) AND c.environment = $2 AND c.lead_time_seconds >= 0 "
-           "  AND c.deployed_at >= to_timestamp($3::bigint * 86400) AND c.deployed_at < to_timestamp(($4::bigint + 1) * 86400) "
-           "GROUP BY 1",
-           service, s.environment, first_day, last_day)) {
-    if (Day* d = day_at(row[0].as<std::int64_t>())) d->lead_median = double_of(row[1]);
-  }
-  for (const auto& row : tx.exec_params(
-           "SELECT floor(extract(epoch FROM i.time_created) / 86400)::bigint AS n, "
-           " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM i.time_resolved - i.time_created)::double precision) "
-           "FROM incidents i "
-           "WHERE ($1::text IS NULL OR i.service = $1) AND i.environment = $2 AND i.time_resolved IS NOT NULL "
-           "  AND i.time_created >= to_timestamp($3::bigint * 86400) AND i.time_created < to_timestamp(($4::bigint + 1) * 86400) "
-           "GROUP BY 1",
-           service, s.environment, first_day, last_day)) {
-    if (Day* d = day_at(row[0].as<std::int64_t>())) d->restore_median = double_of(row[1]);
+  if (!service) {
+    for (const auto& row : tx.exec_params(
+             "SELECT ((c.deployed_at AT TIME ZONE 'UTC')::date - date '1970-01-01')::bigint AS n, "
+             " percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) "
+             "FROM deployment_changes c "
+             "WHERE ($1::text IS NULL OR c.service = $1) AND c.environment = $2 AND c.lead_time_seconds >= 0 "
+             "  AND c.deployed_at >= to_timestamp($3::bigint * 86400) AND c.deployed_at < to_timestamp(($4::bigint + 1) * 86400) "
+             "GROUP BY 1",
+             service, s.environment, first_day, last_day)) {
+      if (Day* d = day_at(row[0].as<std::int64_t>())) d->lead_median = double_of(row[1]);
+    }
+    for (const auto& row : tx.exec_params(
+             "SELECT ((i.time_created AT TIME ZONE 'UTC')::date - date '1970-01-01')::bigint AS n, "
+             " percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', i.time_resolved - i.time_created)) "
+             "FROM incidents i "
+             "WHERE ($1::text IS NULL OR i.service = $1) AND i.environment = $2 AND i.time_resolved IS NOT NULL "
+             "  AND i.time_created >= to_timestamp($3::bigint * 86400) AND i.time_created < to_timestamp(($4::bigint + 1) * 86400) "
+             "GROUP BY 1",
+             service, s.environment, first_day, last_day)) {
+      if (Day* d = day_at(row[0].as<std::int64_t>())) d->restore_median = double_of(row[1]);
+    }
   }
   tx.commit();
 

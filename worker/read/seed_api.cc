@@ -87,8 +87,10 @@ SeedFigures read_seed_figures(pqxx::connection_base& connection, const SeedQuery
   // Whole 24-hour days back from now, as the seed's utcnow() - timedelta(days).
   // Lead times: the seed averages deployed_at - commit_timestamp per
   // deployment; here each change of a deployment counts, which is the same
-  // on the seed's bodies (one new commit per deployment). numeric averages
-  // as the seed's EXTRACT(EPOCH ...) gives, so the rounding agrees.
+  // on the seed's bodies (one new commit per deployment). The mean is the
+  // numeric average the seed's EXTRACT(EPOCH ...) gives (lead times are whole
+  // milliseconds: summed as integers, then divided as numeric, which is what
+  // avg(numeric) does, without converting each value), so the rounding agrees.
   const auto row = tx.exec_params1(
       "WITH since AS (SELECT now() - $2::bigint * interval '86400 seconds' AS t), "
       "d AS (SELECT count(*) AS total, "
@@ -96,7 +98,7 @@ SeedFigures read_seed_figures(pqxx::connection_base& connection, const SeedQuery
       "      FROM deployment_attempts d, since "
       "      WHERE d.service = $1 AND d.environment = 'production' AND d.time_created >= since.t "
       "        AND d.status = 'success'), "
-      "l AS (SELECT avg(c.lead_time_seconds::numeric)::text AS mean, "
+      "l AS (SELECT (round(sum(round(c.lead_time_seconds * 1000)::bigint)::numeric / 1000, 3) / count(*))::text AS mean, "
       "        percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) AS median "
       "      FROM deployment_changes c, since "
       "      WHERE $3 AND c.service = $1 AND c.environment = 'production' AND c.deployed_at >= since.t "

@@ -68,13 +68,7 @@ if [ ! -x "$PARSER" ] || [ ! -x "$DEVKAFKA" ] || [ ! -x "$BARE" ]; then
   log "building in $BUILD_DIR"
   configure_and_build "$BUILD_DIR"
 fi
-cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true; }
-BUILD_TYPE="$(cache_value CMAKE_BUILD_TYPE)"
-if [ "$(cache_value FOURKEYS_SANITIZE)" = ON ]; then BUILD_TYPE="$BUILD_TYPE + ASan/UBSan"; fi
-case "$BUILD_TYPE" in
-  Release | RelWithDebInfo | MinSizeRel) ;;
-  *) log "warning: $BUILD_DIR is a '${BUILD_TYPE:-?}' build; measure an optimized one (BUILD_DIR)" ;;
-esac
+BUILD_TYPE="$(benchmark_build_type "$BUILD_DIR")"
 [ "$(nproc)" -ge 2 ] || die "needs 2 cores (server on one, load generator on the other)"
 
 # ------------------------------------------------------ processes, cleanup

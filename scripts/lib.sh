@@ -166,6 +166,22 @@ stop_pid() {
 # write_results_section <file> <heading> <section>: puts <section> (Markdown
 # starting with "## <heading>") into <file> in place of the section with the
 # same heading, or at the end. For the benchmarks' RESULTS.md.
+# benchmark_build_type <build-dir>: prints the build's type (with the
+# sanitizers when on) for a benchmark's results, and warns on stderr when it
+# is not an optimized build.
+benchmark_build_type() {
+  local dir="$1" type
+  type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$dir/CMakeCache.txt" 2>/dev/null || true)"
+  if [ "$(sed -n 's/^FOURKEYS_SANITIZE:[A-Z]*=//p' "$dir/CMakeCache.txt" 2>/dev/null)" = ON ]; then
+    type="$type + ASan/UBSan"
+  fi
+  case "$type" in
+    Release | RelWithDebInfo | MinSizeRel) ;;
+    *) log "warning: $dir is a '${type:-?}' build; measure an optimized one (BUILD_DIR)" ;;
+  esac
+  printf '%s\n' "$type"
+}
+
 write_results_section() {
   python3 - "$1" "$2" "$3" <<'PY'
 import os, re, sys

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # bench/worker.sh: events per second from Kafka to committed Postgres rows
 # (decode, events_raw, base rows, linking, metric upkeep, offsets), against a
-# plain COPY of the same kind of envelopes into one jsonb table, same machine,
+# plain COPY of the same kind of envelopes into one json table, same machine,
 # same run. See bench/README.md.
 #
 # 1. COPY baseline: COPY_EVENTS envelopes written to a file, then
-#    `\copy bench_copy (envelope) FROM file` into a table with one jsonb
+#    `\copy bench_copy (envelope) FROM file` into a table with one json
 #    column (lz4-compressed, as events_raw.envelope), timed.
 # 2. Worker: fourkeys-bench-events produces EVENTS envelopes (SERVICES
 #    services; pushes of 1-20 commits, deployments, incidents) to the
@@ -63,7 +63,7 @@ start_devkafka "$BUILD_DIR/devkafka/fourkeys-devkafka" "$WORK/devkafka.log"
 # 1. COPY baseline.
 "$BUILD_DIR/bench/fourkeys-bench-events" --events "$COPY_EVENTS" --services "$SERVICES" --seed 2 \
   --copy-file "$WORK/events.copy"
-sql "CREATE TABLE bench_copy (envelope jsonb COMPRESSION lz4 NOT NULL)"
+sql "CREATE TABLE bench_copy (envelope json COMPRESSION lz4 NOT NULL)"
 t0=$(now)
 psql -q "$FOURKEYS_DATABASE_URL" -c "\\copy bench_copy (envelope) FROM '$WORK/events.copy'"
 t1=$(now)
@@ -77,6 +77,13 @@ log "COPY: $COPY_EVENTS envelopes in ${copy_seconds}s"
   --batch-size "$BATCH" --log-level warn 2>"$WORK/worker.log" &
 WORKER_PID=$!
 for _ in $(seq 1 300); do [ -s "$WORK/worker.port" ] && break; sleep 0.1; done
+# The clock must not run while the worker is still joining the consumer
+# group: wait until it has been assigned its partitions.
+for _ in $(seq 1 300); do
+  curl -fsS "http://127.0.0.1:$(cat "$WORK/worker.port")/metrics" 2>/dev/null |
+    grep -q '^fourkeys_worker_assigned_partitions [1-9]' && break
+  sleep 0.1
+done
 (
   while kill -0 "$WORKER_PID" 2>/dev/null; do
     echo "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets" 2>/dev/null || echo 0) $(awk '/VmRSS/ {print $2}' /proc/$WORKER_PID/status)"
@@ -84,9 +91,12 @@ for _ in $(seq 1 300); do [ -s "$WORK/worker.port" ] && break; sleep 0.1; done
   done
 ) >"$WORK/rss.txt" &
 SAMPLER_PID=$!
-t0=$(now)
+# fourkeys-bench-events makes every envelope first, then prints
+# "producing <epoch seconds>": the clock starts there.
 "$BUILD_DIR/bench/fourkeys-bench-events" --events "$EVENTS" --services "$SERVICES" --seed 3 \
-  --brokers "$FOURKEYS_KAFKA_BROKERS" --follow-database "$FOURKEYS_DATABASE_URL" --window "$WINDOW"
+  --brokers "$FOURKEYS_KAFKA_BROKERS" --follow-database "$FOURKEYS_DATABASE_URL" --window "$WINDOW" \
+  >"$WORK/producer.out"
+t0=$(awk '$1 == "producing" { print $2 }' "$WORK/producer.out")
 while [ "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets")" -lt "$EVENTS" ]; do sleep 0.05; done
 t1=$(now)
 worker_seconds=$(calc "$t1 - $t0")
@@ -105,7 +115,7 @@ Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, Postgres 15 with fs
 
 | run | events | seconds | events/s |
 |---|---|---|---|
-| plain COPY into one jsonb (lz4) table | $COPY_EVENTS | $(printf %.1f "$copy_seconds") | $(printf %.0f "$copy_rate") |
+| plain COPY into one json (lz4) table, as events_raw.envelope | $COPY_EVENTS | $(printf %.1f "$copy_seconds") | $(printf %.0f "$copy_rate") |
 | fourkeys-worker (batch $BATCH, $SERVICES services) | $EVENTS | $(printf %.1f "$worker_seconds") | $(printf %.0f "$worker_rate") |
 
 Ratio worker / COPY: **$(printf %.2f "$ratio")** (goal ≥ 0.5; goal ≥ 10,000 events/s).

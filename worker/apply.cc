@@ -18,13 +18,15 @@ const std::vector<std::string> kRawColumns{
 const std::vector<std::string> kChangeColumns{"service", "change_id", "time_created", "source", "event_type",
                                               "event_id", "repository", "author", "title"};
 
-void add_raw_row(CopyRows& rows, const BatchEvent& e) {
+void add_raw_row(CopyWriter& writer, const BatchEvent& e) {
+  CopyRows& rows = writer.rows();
   const DecodedEvent& d = e.event;
   rows.text(d.id).text(d.source).text(d.source_event).text(d.kind).text(d.service)
       .text_or_null(d.team).text_or_null(d.repository).text_or_null(d.environment).text(d.signature)
       .time(d.occurred_at).time(d.received_at).text(e.message->value)
       .text(e.message->topic).integer(e.message->partition).integer(e.message->offset);
   rows.end_row();
+  writer.row_done();
 }
 
 void add_base_rows(const DecodedEvent& d, CopyRows& pushes, CopyRows& changes, CopyRows& deployments,
@@ -108,7 +110,10 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
   std::unordered_set<std::string> seen;
   std::vector<const BatchEvent*> unique;
   unique.reserve(events.size());
-  CopyRows raw;
+  // Another worker storing one of these ids at the same moment (a rebalance)
+  // makes this fail with a unique violation; the batch is then retried and
+  // the lookup above finds the id.
+  CopyWriter raw(tx, "events_raw", kRawColumns);
   for (const BatchEvent& e : events) {
     if (known.count(e.event.id) || !seen.insert(e.event.id).second) {
       ++result.duplicates;
@@ -117,10 +122,7 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
     unique.push_back(&e);
     add_raw_row(raw, e);
   }
-  // Another worker storing one of these ids at the same moment (a rebalance)
-  // makes this fail with a unique violation; the batch is then retried and
-  // the lookup above finds the id.
-  copy_into(tx, "events_raw", kRawColumns, raw);
+  raw.complete();
   result.stored = unique.size();
 
   std::vector<const DecodedEvent*> stored;

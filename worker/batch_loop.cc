@@ -56,7 +56,9 @@ void BatchLoop::run() {
   auto backoff = settings_.backoff_min;
   auto last_lag = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   while (!stopping_) {
+    const auto poll_started = std::chrono::steady_clock::now();
     std::vector<ConsumedMessage> batch = consumer_.poll_batch(settings_.batch_size, settings_.batch_wait);
+    poll_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - poll_started).count();
     if (consumer_.resync_pending()) {
       // Still waiting for Postgres: poll_batch kept the group membership
       // alive; try the database now and then.
@@ -93,7 +95,15 @@ void BatchLoop::run() {
                                   {"stored", static_cast<int>(outcome.stored)},
                                   {"duplicates", static_cast<int>(outcome.duplicates)},
                                   {"services", static_cast<int>(outcome.materialized.services)},
-                                  {"seconds", seconds}});
+                                  {"seconds", seconds},
+                                  {"polled", poll_seconds_},
+                                  {"decode", outcome.seconds.decode},
+                                  {"apply", outcome.seconds.apply},
+                                  {"read", outcome.seconds.read},
+                                  {"link", outcome.seconds.link},
+                                  {"write", outcome.seconds.write},
+                                  {"commit", outcome.seconds.commit}});
+      poll_seconds_ = 0;
     } catch (const StageUnavailable& e) {
       metrics_.batch_failed();
       processor_.forget_services();

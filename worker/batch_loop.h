@@ -56,6 +56,7 @@ class BatchLoop {
   WorkerMetrics& metrics_;
   std::atomic<bool> stopping_{false};
   std::uint64_t rebalances_seen_ = 0;
+  double poll_seconds_ = 0;  // waiting for Kafka since the last stored batch
   mutable std::mutex state_mutex_;
   bool database_ok_ = false;
   std::string database_detail_ = "starting";

@@ -44,6 +44,17 @@ class StageUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Seconds a batch spent in each stage (materialize split into reading,
+// linking in memory and writing), for the stage-time metric and profiling.
+struct StageSeconds {
+  double decode = 0;
+  double apply = 0;       // events_raw and base rows
+  double read = 0;        // locks, versions, histories and stored rows
+  double link = 0;        // linking and diffing in memory
+  double write = 0;       // derived and metric rows
+  double commit = 0;      // offsets, dead letters, COMMIT
+};
+
 struct BatchOutcome {
   std::size_t messages = 0;
   std::size_t stored = 0;
@@ -51,6 +62,7 @@ struct BatchOutcome {
   std::map<std::string, std::size_t> stored_by_kind;
   std::vector<DeadLetter> dead_letters;
   MaterializeStats materialized;
+  StageSeconds seconds;
   std::map<std::int32_t, std::int64_t> next_offsets;
   int conflicts_retried = 0;
   bool isolated = false;  // a statement failed and the batch was replayed event by event

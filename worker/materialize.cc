@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <map>
 #include <set>
@@ -235,6 +236,19 @@ struct Writes {
     del_metric_env.push_back(m.environment);
     del_metric_day.push_back(m.day);
   }
+};
+
+// Adds the time since the last lap to one of the stats' clocks.
+class Laps {
+ public:
+  void to(double& clock) {
+    const auto now = std::chrono::steady_clock::now();
+    clock += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
 // Keys in the order derive_service() and daily_metrics() sort their rows,
@@ -555,6 +569,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
                                    ServiceLocks locks) {
   MaterializeStats stats;
   if (services.empty()) return stats;
+  Laps laps;
   if (locks == ServiceLocks::take) lock_services(tx, services);
   const std::string list = array_literal(services);
 
@@ -584,6 +599,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   Writes writes;
   std::vector<ServiceHistory> loaded;
   if (!to_load.empty()) loaded = load_histories(tx, to_load);
+  laps.to(stats.read_seconds);
   std::map<std::string, std::unique_ptr<StoredRows>> stored;
   for (ServiceHistory& history : loaded) {
     const std::string service = history.service;
@@ -609,7 +625,9 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   if (!stored.empty()) {
     std::vector<std::string> names;
     for (const auto& [name, rows] : stored) names.push_back(name);
+    laps.to(stats.link_seconds);
     load_derived(tx, names, stored);
+    laps.to(stats.read_seconds);
     for (auto& [service, state] : pending_) {
       auto it = stored.find(service);
       if (it == stored.end()) continue;
@@ -636,6 +654,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
     }
     pending_.emplace_back(service, std::move(state));
   }
+  laps.to(stats.link_seconds);
   apply_writes(tx, writes);
 
   // A new version for every service written, read back for the cache.
@@ -649,6 +668,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   }
   for (auto& [service, state] : pending_) state->version = versions[service];
   stats.services = services.size();
+  laps.to(stats.write_seconds);
   return stats;
 }
 

@@ -38,6 +38,11 @@ struct MaterializeStats {
   std::size_t services_extended = 0;  // linked forward from what was remembered
   std::size_t rows_written = 0;     // derived and metric rows inserted
   std::size_t rows_deleted = 0;
+  // Where the time went: reading (locks, versions, histories and stored
+  // rows), linking and diffing in memory, and writing the rows.
+  double read_seconds = 0;
+  double link_seconds = 0;
+  double write_seconds = 0;
 };
 
 enum class ServiceLocks { take, held_elsewhere };

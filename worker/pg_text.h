@@ -5,6 +5,7 @@
 
 #include "worker/model.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@ class CopyRows {
 
   std::size_t rows() const { return rows_; }
   const std::string& data() const { return data_; }
+  void clear();
 
  private:
   void separate();
@@ -46,6 +48,36 @@ class CopyRows {
 // sent when there are no rows.
 void copy_into(pqxx::transaction_base& tx, const std::string& table, const std::vector<std::string>& columns,
                const CopyRows& rows);
+
+// COPY FROM STDIN that sends rows while more are being built: whenever the
+// buffer holds a chunk, it goes out, so Postgres parses one chunk while the
+// caller escapes the next (a batch's events_raw is tens of MB). The COPY
+// starts with the first chunk; while it runs, `tx` can run nothing else.
+class CopyWriter {
+ public:
+  CopyWriter(pqxx::transaction_base& tx, std::string table, std::vector<std::string> columns);
+  ~CopyWriter();
+  CopyWriter(const CopyWriter&) = delete;
+  CopyWriter& operator=(const CopyWriter&) = delete;
+
+  // Fill one row, end it with end_row(), then call row_done().
+  CopyRows& rows() { return rows_; }
+  void row_done();
+  // Sends what is left and ends the COPY. Without it (an exception), the
+  // transaction is aborted anyway.
+  void complete();
+  std::size_t rows_sent() const { return sent_; }
+
+ private:
+  void send();
+  pqxx::transaction_base& tx_;
+  std::string table_;
+  std::vector<std::string> columns_;
+  struct Stream;
+  std::unique_ptr<Stream> stream_;
+  CopyRows rows_;
+  std::size_t sent_ = 0;
+};
 
 // A Postgres array literal of text elements: {"a","b\"c"}.
 std::string array_literal(const std::vector<std::string>& values);

@@ -23,6 +23,7 @@ struct WorkerMetrics::Families {
   prometheus::Gauge& assigned;
   prometheus::Gauge& rebuild_progress;
   prometheus::Family<prometheus::Counter>& linked;
+  prometheus::Family<prometheus::Counter>& stage_seconds;
   std::mutex lag_mutex;
   std::vector<std::int32_t> lag_partitions;
 };
@@ -57,6 +58,9 @@ WorkerMetrics::WorkerMetrics() : registry_(std::make_shared<prometheus::Registry
       prometheus::BuildCounter().Name("fourkeys_worker_services_linked_total")
           .Help("Services brought up to date by a batch: extended (linked forward from memory), "
                 "derived (whole history linked again) or loaded (read from Postgres first)").Register(r),
+      prometheus::BuildCounter().Name("fourkeys_worker_stage_seconds_total")
+          .Help("Time spent per batch stage: decode, apply (events_raw and base rows), read, link and write "
+                "(the materialize stage), commit").Register(r),
       {},
       {},
   });
@@ -75,6 +79,11 @@ void WorkerMetrics::batch_done(const BatchOutcome& outcome, double seconds) {
   f_->linked.Add({{"how", "loaded"}}).Increment(static_cast<double>(m.services_loaded));
   f_->linked.Add({{"how", "derived"}})
       .Increment(static_cast<double>(m.services - m.services_extended - m.services_loaded));
+  const StageSeconds& t = outcome.seconds;
+  for (const auto& [stage, value] : {std::pair{"decode", t.decode}, {"apply", t.apply}, {"read", t.read},
+                                     {"link", t.link}, {"write", t.write}, {"commit", t.commit}}) {
+    f_->stage_seconds.Add({{"stage", stage}}).Increment(value);
+  }
   f_->batch_size.Observe(static_cast<double>(outcome.messages));
   f_->batch_seconds.Observe(seconds);
   f_->database_up.Set(1);

@@ -107,6 +107,25 @@ TEST_CASE("COPY text escapes what COPY reads specially and writes NULL for empty
         "{\"x\",\"y\\\\\"z\",\"w\\\\\\\\v\"}\t\\N\t\\N\n");
 }
 
+TEST_CASE("COPY times and reals are written as format_time and as round-tripping doubles", "[pg]") {
+  // Before the epoch, leap days, century rules, the last millisecond of a
+  // day, and years outside 0000-9999 (written by format_time itself).
+  std::vector<Millis> times{0, -1, 1, 951'782'400'000, 951'868'799'999, 4'107'542'400'000, -62'135'596'800'000,
+                            253'402'300'799'999, 253'402'300'800'000, -62'167'219'200'001};
+  for (Millis t = -5'000'000'000'000; t < 5'000'000'000'000; t += 7'777'777'777) times.push_back(t);
+  for (Millis t : times) {
+    CopyRows rows;
+    rows.time(t);
+    INFO(t);
+    CHECK(rows.data() == format_time(t));
+  }
+  for (double v : {0.0, -0.5, 1e-300, 123456.789, 0.1 + 0.2, 86400.0 * 365}) {
+    CopyRows rows;
+    rows.real(v);
+    CHECK(std::stod(rows.data()) == v);
+  }
+}
+
 TEST_CASE("array literals round-trip through Postgres' text form", "[pg]") {
   const std::vector<std::string> values{"plain", "with,comma", "quote\"d", "back\\slash", ""};
   CHECK(parse_text_array(array_literal(values)) == values);

@@ -4,7 +4,9 @@
 
 #include <pqxx/pqxx>
 
+#include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -59,6 +61,30 @@ void add_base_rows(const DecodedEvent& d, CopyRows& pushes, CopyRows& changes, C
   }
 }
 
+// The latest team each service was received with; an older event (a
+// redelivery, a late one) never overwrites a newer one's team.
+void write_service_teams(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
+  std::map<std::string, const DecodedEvent*> latest;
+  for (const DecodedEvent* e : events) {
+    if (e->team.empty()) continue;
+    auto [at, fresh] = latest.emplace(e->service, e);
+    if (!fresh && std::tie(e->received_at, e->id) > std::tie(at->second->received_at, at->second->id)) at->second = e;
+  }
+  if (latest.empty()) return;
+  std::vector<std::string> services, teams, times;
+  for (const auto& [service, e] : latest) {
+    services.push_back(service);
+    teams.push_back(e->team);
+    times.push_back(std::to_string(e->received_at));
+  }
+  tx.exec_params(
+      "INSERT INTO service_teams (service, team, received_at) "
+      "SELECT s, t, to_timestamp(r::bigint / 1000.0) FROM unnest($1::text[], $2::text[], $3::text[]) AS u(s, t, r) "
+      "ON CONFLICT (service) DO UPDATE SET team = EXCLUDED.team, received_at = EXCLUDED.received_at "
+      "WHERE EXCLUDED.received_at >= service_teams.received_at",
+      array_literal(services), array_literal(teams), array_literal(times));
+}
+
 }  // namespace
 
 void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
@@ -77,6 +103,7 @@ void write_base_rows(pqxx::transaction_base& tx, const std::vector<const Decoded
             {"event_id", "service", "source", "event_type", "incident_id", "status", "created_at", "resolved_at",
              "time_created", "root_cause_sha", "severity", "title", "environment"},
             incidents);
+  write_service_teams(tx, events);
   if (changes.rows() > 0) {
     copy_into(tx, "incoming_changes", kChangeColumns, changes);
     // The earliest (time_created, event_id) report of a commit wins, whatever

@@ -33,7 +33,8 @@ struct ApplyResult {
 // exceptions; the caller owns the transaction and rolls it back on error.
 ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events);
 
-// Writes the base rows (changes, pushes, deployment_events, incident_events)
+// Writes the base rows (changes, pushes, deployment_events, incident_events,
+// and the services' teams in service_teams)
 // of events known to be absent from them: the new events of a batch, or
 // every event during a rebuild.
 void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events);

@@ -22,7 +22,7 @@ RebuildStats rebuild_all(pqxx::connection_base& connection, const LinkSettings& 
   // Same lock order as a batch (events_raw first), so the two cannot deadlock.
   tx.exec("LOCK TABLE events_raw IN SHARE MODE");
   tx.exec(
-      "TRUNCATE changes, pushes, deployment_events, incident_events, "
+      "TRUNCATE changes, pushes, deployment_events, incident_events, service_teams, "
       "deployment_attempts, deployment_changes, incidents, metrics_daily");
   const std::size_t total = tx.exec("SELECT count(*) FROM events_raw")[0][0].as<std::size_t>();
   if (progress) progress(0, total);

@@ -1,8 +1,8 @@
 // The service map (FOURKEYS_SERVICE_MAP): which repositories, GitLab
 // projects, monorepo paths, PagerDuty services and CDEvents sources make up
 // each service, which team owns it, and which environment names mean the
-// same environment. docs/service-map.md describes the format, with an
-// example in examples/service-map.yaml.
+// same environment. examples/service-map.yaml shows the format; each key is
+// described where it is read (service_map.cc).
 //
 // A map is read once, checked whole, and then only read: every lookup is
 // const and safe from any thread. Reloading (SIGHUP) builds a new map and

@@ -136,6 +136,29 @@ async function run() {
   for (const s of services.services) check(options.includes(s.service), `the service picker lacks ${s.service}`);
   check(options.includes(service), `the service picker lacks ${service}; it has ${options.join(', ')}`);
 
+  // Teams (from the service map) get a picker; picking one narrows the
+  // services offered and the numbers to that team's services.
+  const team = services.services.find((s) => s.service === service)?.team;
+  check(team, `the API names no team for ${service}: the test needs a filled database with teams`);
+  check(await page.isVisible('[data-testid="team-picker"]'), 'the team picker is hidden although services have teams');
+  await page.selectOption('[data-testid="team-picker"]', team);
+  await page.waitForFunction((t) => {
+    const main = document.getElementById('dashboard');
+    return main && main.dataset.state !== 'loading' && new URLSearchParams(main.dataset.selection).get('team') === t;
+  }, team, { timeout: STEP_TIMEOUT });
+  checkEqual(new URL(page.url()).searchParams.get('team'), team, 'the team in the URL');
+  const teamServices = services.services.filter((s) => s.team === team).map((s) => s.service).sort();
+  const offered = (await page.$$eval('[data-testid="service-picker"] option', (os) => os.map((o) => o.value)))
+    .filter(Boolean).sort();
+  checkEqual(offered, teamServices, `services offered for team ${team}`);
+  const teamDora = await apiGet(new URL(`api/v1/dora?team=${encodeURIComponent(team)}&environment=production&days=30`, base));
+  const teamExpected = await page.evaluate(async (d) => {
+    const f = await import('./page/format.js');
+    return [f.formatFrequency(d.deployment_frequency.per_day), f.formatPercent(d.change_failure_rate.percent)];
+  }, teamDora);
+  checkEqual([await text('df-value'), await text('cfr-value')], teamExpected,
+    `team ${team}: deployment frequency and change failure rate shown`);
+
   // Pick the service, as a person would.
   await page.selectOption('[data-testid="service-picker"]', service);
   await waitReady(service);

@@ -88,6 +88,8 @@ struct GrafanaRequest {
   EpochMillis to = 0;
   std::vector<std::string> services;  // the value of $service ("All" is every option)
   std::string environment;
+  // The value of $team; "All" is the variable's allValue, __all__.
+  std::vector<std::string> teams{"__all__"};
 };
 
 struct VariableModel {
@@ -138,6 +140,8 @@ std::string format_variable(const std::string& name, const std::string& format, 
   std::vector<std::string> values;
   if (name == "service") {
     values = request.services;
+  } else if (name == "team") {
+    values = request.teams;
   } else if (name == "environment") {
     values = {request.environment};
   } else {
@@ -334,6 +338,7 @@ struct History {
 
 const std::string kWeb = "acme/web";
 const std::string kApi = "acme/api";
+const std::string kWebTeam = "storefront's team";
 
 std::string sha(const std::string& name) { return name + std::string(40 - name.size(), '0'); }
 
@@ -418,7 +423,10 @@ std::vector<std::pair<std::string, std::string>> envelopes(const History& h) {
     t.is_rollback = d.rollback;
     t.is_hotfix = d.hotfix;
     if (d.commit_time) t.commit_time = format_time(*d.commit_time);
-    out.emplace_back(d.service, deployment_envelope(d.source() + ":deploy-" + d.sender_id, d.service, t));
+    std::string envelope = deployment_envelope(d.source() + ":deploy-" + d.sender_id, d.service, t);
+    // acme/web belongs to a team (a service map named it); acme/api to none.
+    if (d.service == kWeb) envelope = with_team(envelope, kWebTeam);
+    out.emplace_back(d.service, envelope);
   }
   for (const auto& i : h.incidents) {
     TestIncident open = incident(i.id, "open", format_time(i.opened));
@@ -776,7 +784,7 @@ TEST_CASE("Grafana's interpolation as this test performs it", "[grafana]") {
         "AND e = 'prod''uction' AND '2024-06-01T00:00:00Z' < '2024-06-02T00:00:00.123Z'");
   // What the dashboard does not use is refused, so a panel using it fails.
   for (const char* sql : {"SELECT $__timeGroup(day, '1d')", "SELECT $__interval", "SELECT $__unixEpochFilter(t)",
-                          "SELECT $team", "SELECT ${service:csv}", "SELECT [[service]]", "SELECT $1",
+                          "SELECT $squad", "SELECT ${service:csv}", "SELECT [[service]]", "SELECT $1",
                           "SELECT $__timeFilter()"}) {
     INFO(sql);
     CHECK_THROWS(interpolate(sql, r, models));
@@ -788,18 +796,30 @@ TEST_CASE("every panel of the Four Keys dashboard shows the known history's numb
   Pipeline p;
   const History& h = p.history;
 
-  // The template variables' own queries list what the tables hold.
-  for (const auto& v : dashboard.at("templating").at("list").as_array()) {
-    const Result res = run_sql(p.db, str(v, "query"));
+  // The template variables' own queries list what the tables hold; the
+  // service list follows the team picked.
+  const auto models = variable_models(dashboard);
+  auto options = [&](const json::value& variable, const std::vector<std::string>& teams) {
+    GrafanaRequest r;
+    r.teams = teams;
     std::set<std::string> values;
-    for (const auto& row : res.rows) values.insert(*row.at(0));
-    if (str(v, "name") == "service") {
-      CHECK(values == std::set<std::string>{kWeb, kApi});
+    for (const auto& row : run_sql(p.db, interpolate(str(variable, "query"), r, models)).rows) values.insert(*row.at(0));
+    return values;
+  };
+  for (const auto& v : dashboard.at("templating").at("list").as_array()) {
+    if (str(v, "name") == "team") {
+      CHECK(options(v, {"__all__"}) == std::set<std::string>{kWebTeam});
+      CHECK(str(v, "allValue") == "__all__");
+      CHECK(v.at("includeAll").as_bool());
+    } else if (str(v, "name") == "service") {
+      CHECK(options(v, {"__all__"}) == std::set<std::string>{kWeb, kApi});
+      CHECK(options(v, {kWebTeam}) == std::set<std::string>{kWeb});
+      CHECK(options(v, {"another team"}).empty());
       CHECK(v.at("multi").as_bool());
       CHECK(v.at("includeAll").as_bool());
     } else {
       CHECK(str(v, "name") == "environment");
-      CHECK(values == std::set<std::string>{"production", "staging"});
+      CHECK(options(v, {"__all__"}) == std::set<std::string>{"production", "staging"});
       CHECK(str(v.at("current"), "value") == "production");
     }
   }
@@ -824,7 +844,6 @@ TEST_CASE("every panel of the Four Keys dashboard shows the known history's numb
     CHECK(*percentile(e.restores, 0.5) == 90 * 60);
     const auto titles = run_all_panels(dashboard, p.db, h, all);
     CHECK(titles.size() == panel_checks().size());
-    const auto models = variable_models(dashboard);
     for (const auto* panel : all_panels(dashboard)) {
       if (str(*panel, "title") != "Change failure rate") continue;
       const Result res = run_sql(p.db, interpolate(str(panel->at("targets").at(0), "rawSql"), all, models));

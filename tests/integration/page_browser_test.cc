@@ -80,14 +80,17 @@ std::vector<std::pair<std::string, std::string>> history() {
   root_caused.root_cause_sha = sha('4');
   add(co, incident_envelope("pagerduty:co-i2", co, root_caused));
   // sha 2 again after sha 5: a rollback the worker detects.
-  add(co, deployment_envelope("github:co-d5", co, deployed("105", sha('2'), "success", day_time(1, "16:00:00"))));
+  // The latest events name each service's team, as a service map would.
+  add(co, with_team(deployment_envelope("github:co-d5", co, deployed("105", sha('2'), "success", day_time(1, "16:00:00"))),
+                    "payments"));
   add(co, incident_envelope("pagerduty:co-i3", co, incident("PCO3", "open", hours_ago(2))));
 
   add(se, push_envelope("github:se-p1", se, zero, sha('b'),
                         {{sha('a'), day_time(4, "07:00:00")}, {sha('b'), day_time(4, "08:00:00")}}));
   add(se, deployment_envelope("github:se-d1", se, deployed("201", sha('b'), "success", day_time(4, "09:30:00"))));
   add(se, push_envelope("github:se-p2", se, sha('b'), sha('c'), {{sha('c'), day_time(2, "10:00:00")}}));
-  add(se, deployment_envelope("github:se-d2", se, deployed("202", sha('c'), "success", day_time(2, "18:00:00"))));
+  add(se, with_team(deployment_envelope("github:se-d2", se, deployed("202", sha('c'), "success", day_time(2, "18:00:00"))),
+                    "discovery"));
   add(se, incident_envelope("pagerduty:se-i1", se,
                             incident("PSE1", "resolved", day_time(2, "19:00:00"), day_time(2, "19:40:00"))));
   return out;

@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -352,6 +353,66 @@ TEST_CASE("/api/v1 answers a known history with the numbers worked out by hand",
                     "fourkeys_lead_time_buckets(service, environment, day)") == "0");
     CHECK(db.scalar("SELECT count(*) FROM metrics_daily WHERE lead_time_buckets <> array_fill(0, ARRAY[14])") == "3");  // days -3 and -2, and staging
   }
+}
+
+TEST_CASE("team= selects the services of a team, as the latest event of each service named it", "[read][api][team]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  WorkerProcess worker(kafka.brokers(), db.url());
+  REQUIRE(worker.wait_ready(30s));
+  EnvelopePublisher publisher(kafka.brokers());
+  const std::string suffix = unique_suffix();
+  const std::string a = "shop/checkout-" + suffix, b = "shop/cart-" + suffix, c = "shop/search-" + suffix,
+                    d = "shop/legacy-" + suffix;
+  std::size_t messages = 0;
+  auto deploy = [&](const std::string& service, const std::string& id, const std::string& team, int days_ago,
+                    long long received_offset_ms = 0) {
+    TestDeployment dep = deployed(id, std::string(40, static_cast<char>('a' + messages % 6)), "success",
+                                  day_time(days_ago, "12:00:00"));
+    dep.commit_time = day_time(days_ago, "10:00:00");
+    std::string envelope = deployment_envelope("github:" + id + "-" + suffix, service, dep);
+    if (!team.empty()) envelope = with_team(envelope, team, received_offset_ms);
+    publisher.publish(service, envelope);
+    ++messages;
+  };
+  deploy(a, "a1", "payments", 2);
+  deploy(a, "a2", "payments", 1);
+  deploy(b, "b1", "payments", 1);
+  deploy(c, "c1", "discovery", 2);
+  // Received an hour before c1 (a late redelivery under an older map): the
+  // team it names is not c's.
+  deploy(c, "c2", "payments", 1, -3'600'000);
+  deploy(d, "d1", "", 1);
+  REQUIRE(eventually([&] { return all_consumed(db, messages); }, 30s));
+
+  const auto services = get_json(worker, "/api/v1/services");
+  std::map<std::string, json::value> team_of;
+  for (const auto& s : services.at("services").as_array()) team_of[std::string(s.at("service").as_string())] = s.at("team");
+  CHECK(team_of.at(a) == "payments");
+  CHECK(team_of.at(b) == "payments");
+  CHECK(team_of.at(c) == "discovery");
+  CHECK(team_of.at(d).is_null());
+
+  auto deployments = [&](const std::string& query) {
+    const auto v = get_json(worker, "/api/v1/dora?days=7&" + query);
+    return v.at("deployment_frequency").at("deployments").as_int64();
+  };
+  const auto payments = get_json(worker, "/api/v1/dora?days=7&team=payments");
+  CHECK(payments.at("team") == "payments");
+  CHECK(payments.at("service").is_null());
+  CHECK(payments.at("deployment_frequency").at("deployments").as_int64() == 3);
+  CHECK(payments.at("lead_time").at("sample_size").as_int64() == 3);
+  CHECK(deployments("team=discovery") == 2);
+  CHECK(deployments("team=nobody") == 0);
+  CHECK(deployments("team=payments&service=shop%2Fcheckout-" + suffix) == 2);
+  CHECK(deployments("team=payments&service=shop%2Fsearch-" + suffix) == 0);
+  CHECK(deployments("") == 6);
+
+  const auto listed = get_json(worker, "/api/v1/deployments?days=7&team=payments");
+  std::set<std::string> listed_services;
+  for (const auto& dep : listed.at("deployments").as_array()) listed_services.insert(std::string(dep.at("service").as_string()));
+  CHECK(listed.at("deployments").as_array().size() == 3);
+  CHECK(listed_services == std::set<std::string>{a, b});
 }
 
 TEST_CASE("one worker of several exposes the DORA series, and its counters survive restarts", "[read][series]") {

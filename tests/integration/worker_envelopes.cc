@@ -4,6 +4,8 @@
 #include "common/time.h"
 #include "parser/envelope.h"
 
+#include <boost/json.hpp>
+
 namespace fourkeys::testing {
 namespace {
 
@@ -89,6 +91,15 @@ std::string incident_envelope(const std::string& id, const std::string& service,
   auto e = base(id, service, "incident." + i.status, parser::Kind::incident, normalized(occurred));
   e.incident = inc;
   return parser::serialize_envelope(e, R"({"test":"incident"})");
+}
+
+std::string with_team(const std::string& envelope, const std::string& team, long long received_offset_ms) {
+  boost::json::object o = boost::json::parse(envelope).as_object();
+  o["team"] = team;
+  if (received_offset_ms != 0) {
+    o["received_at"] = format_time(parse_time(std::string(o["received_at"].as_string()))->millis + received_offset_ms);
+  }
+  return boost::json::serialize(o);
 }
 
 }  // namespace fourkeys::testing

@@ -55,6 +55,10 @@ struct TestIncident {
 
 std::string incident_envelope(const std::string& id, const std::string& service, const TestIncident& i);
 
+// `envelope` with its team set (as the receiver does with a service map),
+// and its received_at moved by `received_offset_ms` when that is not 0.
+std::string with_team(const std::string& envelope, const std::string& team, long long received_offset_ms = 0);
+
 inline TestIncident incident(std::string incident_id, std::string status, std::string created_at,
                              std::string resolved_at = "") {
   TestIncident i;

@@ -45,7 +45,22 @@ std::optional<EpochMillis> parse_instant(std::string_view text, bool end_of_day)
   return t->millis;
 }
 
-std::optional<std::string> service_param(const ApiSelection& s) { return s.service; }
+// The services the selection covers, as a text[] literal for `$1`, read in
+// the caller's snapshot: NULL for every service, the one service asked for,
+// or the services service_teams gives the team (empty when it has none, or
+// when the service asked for is not the team's).
+std::optional<std::string> service_param(ReadTx& tx, const ApiSelection& s) {
+  if (!s.team) {
+    if (!s.service) return std::nullopt;
+    return array_literal({*s.service});
+  }
+  std::vector<std::string> services;
+  for (const auto& row : tx.exec_params("SELECT service FROM service_teams WHERE team = $1 ORDER BY service", *s.team)) {
+    std::string service = row[0].as<std::string>();
+    if (!s.service || *s.service == service) services.push_back(std::move(service));
+  }
+  return array_literal(services);
+}
 
 // Milliseconds since the epoch of a timestamptz column, for format_time.
 std::optional<EpochMillis> millis_of(const pqxx::field& f) {
@@ -83,12 +98,12 @@ std::optional<double> scaled(const std::optional<double>& v, double divisor) {
 }
 
 // The selection's filter, on a table with service, environment and the
-// given time column. `$1` service (NULL for all), `$2` environment, `$3`
+// given time column. `$1` the services (text[], NULL for all), `$2` environment, `$3`
 // and `$4` the window in ms. Unnamed statements are planned with their
 // values, so `$1 IS NULL` folds away and the window index is used.
 std::string where_window(std::string_view alias, std::string_view time_column) {
   const std::string a(alias);
-  return " WHERE ($1::text IS NULL OR " + a + ".service = $1) AND " + a + ".environment = $2 AND " + a + "." +
+  return " WHERE ($1::text[] IS NULL OR " + a + ".service = ANY($1::text[])) AND " + a + ".environment = $2 AND " + a + "." +
          std::string(time_column) + " >= to_timestamp($3::bigint / 1000.0) AND " + a + "." +
          std::string(time_column) + " < to_timestamp($4::bigint / 1000.0) ";
 }
@@ -128,9 +143,7 @@ std::variant<ApiSelection, http::Response> parse_api_selection(std::string_view 
   const QueryParams params(query);
   ApiSelection s;
   if (auto v = params.get("service"); v && !v->empty()) s.service = *v;
-  if (auto v = params.get("team"); v && !v->empty()) {
-    return bad_parameter("team", "teams come from a service map, and this worker has none");
-  }
+  if (auto v = params.get("team"); v && !v->empty()) s.team = *v;
   if (auto v = params.get("environment")) {
     if (v->empty()) return bad_parameter("environment", "must not be empty");
     s.environment = *v;
@@ -198,7 +211,9 @@ std::string_view deployment_frequency_category(const std::vector<std::int64_t>& 
 
 std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) {
   ReadTx tx(connection);
-  const auto service = service_param(s);
+  const auto service = service_param(tx, s);
+  // One service: its metrics_daily rows' medians are the day's medians.
+  const bool one_service = s.service.has_value();
   const auto deploys = tx.exec_params1(
       "SELECT count(*) FILTER (WHERE d.status = 'success'), "
       " count(*) FILTER (WHERE d.status = 'success' AND (d.is_rollback OR d.is_hotfix OR d.caused_incident)), "
@@ -239,7 +254,7 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
            " sum(m.incidents_opened), sum(m.incidents_resolved), "
            " max(m.lead_time_median_seconds), max(m.restore_median_seconds) "
            "FROM metrics_daily m "
-           "WHERE ($1::text IS NULL OR m.service = $1) AND m.environment = $2 "
+           "WHERE ($1::text[] IS NULL OR m.service = ANY($1::text[])) AND m.environment = $2 "
            "  AND m.day >= date '1970-01-01' + $3::integer AND m.day <= date '1970-01-01' + $4::integer "
            "GROUP BY m.day",
            service, s.environment, first_day, last_day)) {
@@ -253,18 +268,18 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
       d->resolved = row[7].as<std::int64_t>();
       // One service: its row's medians are the day's (several services'
       // medians do not combine; they are computed below).
-      if (service) {
+      if (one_service) {
         d->lead_median = double_of(row[8]);
         d->restore_median = double_of(row[9]);
       }
     }
   }
-  if (!service) {
+  if (!one_service) {
     for (const auto& row : tx.exec_params(
              "SELECT ((c.deployed_at AT TIME ZONE 'UTC')::date - date '1970-01-01')::bigint AS n, "
              " percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) "
              "FROM deployment_changes c "
-             "WHERE ($1::text IS NULL OR c.service = $1) AND c.environment = $2 AND c.lead_time_seconds >= 0 "
+             "WHERE ($1::text[] IS NULL OR c.service = ANY($1::text[])) AND c.environment = $2 AND c.lead_time_seconds >= 0 "
              "  AND c.deployed_at >= to_timestamp($3::bigint * 86400) AND c.deployed_at < to_timestamp(($4::bigint + 1) * 86400) "
              "GROUP BY 1",
              service, s.environment, first_day, last_day)) {
@@ -274,7 +289,7 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
              "SELECT ((i.time_created AT TIME ZONE 'UTC')::date - date '1970-01-01')::bigint AS n, "
              " percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', i.time_resolved - i.time_created)) "
              "FROM incidents i "
-             "WHERE ($1::text IS NULL OR i.service = $1) AND i.environment = $2 AND i.time_resolved IS NOT NULL "
+             "WHERE ($1::text[] IS NULL OR i.service = ANY($1::text[])) AND i.environment = $2 AND i.time_resolved IS NOT NULL "
              "  AND i.time_created >= to_timestamp($3::bigint * 86400) AND i.time_created < to_timestamp(($4::bigint + 1) * 86400) "
              "GROUP BY 1",
              service, s.environment, first_day, last_day)) {
@@ -293,7 +308,7 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
 
   JsonWriter w;
   w.begin_object();
-  w.field("service", s.service).field("environment", s.environment);
+  w.field("service", s.service).field("team", s.team).field("environment", s.environment);
   w.field("from", format_time(s.from)).field("to", format_time(s.to)).field("days", window_days);
   w.field("profile", profile_name(s.profile));
 
@@ -353,8 +368,10 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
 std::string read_services(pqxx::connection_base& connection) {
   ReadTx tx(connection);
   const auto rows = tx.exec(
-      "SELECT service, environment, sum(deployments), sum(incidents_opened), min(day)::text, max(day)::text "
-      "FROM metrics_daily GROUP BY service, environment ORDER BY service, environment");
+      "SELECT m.service, m.environment, sum(m.deployments), sum(m.incidents_opened), min(m.day)::text, "
+      " max(m.day)::text, t.team "
+      "FROM metrics_daily m LEFT JOIN service_teams t USING (service) "
+      "GROUP BY m.service, m.environment, t.team ORDER BY m.service, m.environment");
   tx.commit();
   JsonWriter w;
   w.begin_object().key("services").begin_array();
@@ -364,7 +381,7 @@ std::string read_services(pqxx::connection_base& connection) {
     if (current != service) {
       if (current) w.end_array().end_object();
       current = service;
-      w.begin_object().field("service", service).field("team", nullptr).key("environments").begin_array();
+      w.begin_object().field("service", service).field("team", text_of(row[6])).key("environments").begin_array();
     }
     w.begin_object().field("environment", row[1].as<std::string>());
     w.field("deployments", row[2].as<std::int64_t>()).field("incidents", row[3].as<std::int64_t>());
@@ -384,7 +401,7 @@ std::string read_deployments(pqxx::connection_base& connection, const ApiSelecti
           ", d.is_rollback, d.rollback_detected, d.is_hotfix, d.caused_incident, d.change_count "
           "FROM deployment_attempts d" +
           where_window("d", "time_created") + "ORDER BY d.time_created DESC, d.service, d.deploy_id LIMIT $5",
-      service_param(s), s.environment, s.from, s.to, s.limit + 1);
+      service_param(tx, s), s.environment, s.from, s.to, s.limit + 1);
   const bool truncated = rows.size() > static_cast<std::size_t>(s.limit);
   const std::size_t count = std::min(rows.size(), static_cast<std::size_t>(s.limit));
   std::vector<std::string> services, ids;
@@ -462,7 +479,7 @@ std::string read_incidents(pqxx::connection_base& connection, const ApiSelection
           millis_sql("d.time_created") +
           " FROM incidents i LEFT JOIN deployment_attempts d ON d.service = i.service AND d.deploy_id = i.deploy_id" +
           where_window("i", "time_created") + "ORDER BY i.time_created DESC, i.service, i.source, i.incident_id LIMIT $5",
-      service_param(s), s.environment, s.from, s.to, s.limit + 1);
+      service_param(tx, s), s.environment, s.from, s.to, s.limit + 1);
   tx.commit();
   const bool truncated = rows.size() > static_cast<std::size_t>(s.limit);
   const std::size_t count = std::min(rows.size(), static_cast<std::size_t>(s.limit));

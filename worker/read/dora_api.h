@@ -23,6 +23,7 @@ namespace fourkeys::worker {
 // The selection every /api/v1 endpoint takes.
 struct ApiSelection {
   std::optional<std::string> service;  // nullopt: every service
+  std::optional<std::string> team;     // only the team's services (service_teams)
   std::string environment = "production";
   EpochMillis from = 0;  // inclusive
   EpochMillis to = 0;    // exclusive
@@ -30,7 +31,7 @@ struct ApiSelection {
   int limit = 100;  // deployments and incidents lists
 };
 
-// Parameters: service, environment, from / to (YYYY-MM-DD, a whole UTC day:
+// Parameters: service, team, environment, from / to (YYYY-MM-DD, a whole UTC day:
 // `to` includes its day; or RFC 3339), days (instead of from; 1..3660),
 // profile (seed | dora-2023), limit (1..1000). Defaults: to = now,
 // from = to - 30 days. A bad value is 400 naming the field.

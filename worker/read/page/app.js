@@ -14,7 +14,7 @@ const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------- state
 
-// The selection lives in the URL (?service=&environment=&days= or
+// The selection lives in the URL (?team=&service=&environment=&days= or
 // &from=&to=), so a link shows the same view to whoever opens it.
 function readState() {
   const q = new URLSearchParams(location.search);
@@ -23,6 +23,7 @@ function readState() {
   const to = validDay(q.get('to'));
   const custom = Boolean(from && to && from <= to);
   return {
+    team: q.get('team') ?? '',
     service: q.get('service') ?? '',
     environment: q.get('environment') || 'production',
     days: custom ? null : (Number.isInteger(days) && days > 0 && days <= 3660 ? days : DEFAULT_DAYS),
@@ -38,6 +39,7 @@ function validDay(s) {
 
 function writeState(state, replace = false) {
   const q = new URLSearchParams();
+  if (state.team) q.set('team', state.team);
   if (state.service) q.set('service', state.service);
   q.set('environment', state.environment);
   if (state.days) {
@@ -68,6 +70,7 @@ function todayUtc() {
 // the "to" day included, so the API gets an exact instant for each end.
 function apiQuery(state, extra = {}) {
   const q = new URLSearchParams();
+  if (state.team) q.set('team', state.team);
   if (state.service) q.set('service', state.service);
   q.set('environment', state.environment);
   if (state.days) {
@@ -567,11 +570,25 @@ function renderIncidents(data, showService) {
 let services = [];
 let state = readState();
 
+// Teams come from the service map; without one the team picker stays hidden.
+function fillTeamPicker() {
+  const teams = [...new Set(services.map((s) => s.team).filter(Boolean))].sort((a, b) => a.localeCompare(b));
+  if (state.team && !teams.includes(state.team)) teams.push(state.team);
+  $('team-label').hidden = teams.length === 0;
+  $('team').replaceChildren(
+    el('option', { value: '', text: 'All teams' }),
+    ...teams.map((t) => el('option', { value: t, text: t })),
+  );
+  $('team').value = state.team;
+}
+
 function fillPickers() {
+  fillTeamPicker();
   const service = $('service');
-  const known = services.map((s) => s.service);
-  const options = [el('option', { value: '', text: 'All services' })];
-  for (const s of services) {
+  const inTeam = services.filter((s) => !state.team || s.team === state.team);
+  const known = inTeam.map((s) => s.service);
+  const options = [el('option', { value: '', text: state.team ? `All of ${state.team}` : 'All services' })];
+  for (const s of inTeam) {
     options.push(el('option', { value: s.service, text: s.team ? `${s.service} (${s.team})` : s.service }));
   }
   if (state.service && !known.includes(state.service)) {
@@ -610,6 +627,7 @@ function change(patch) {
 }
 
 function wirePickers() {
+  $('team').addEventListener('change', (e) => change({ team: e.target.value, service: '' }));
   $('service').addEventListener('change', (e) => change({ service: e.target.value }));
   $('environment').addEventListener('change', (e) => change({ environment: e.target.value }));
   $('profile').addEventListener('change', (e) => change({ profile: e.target.value }));
@@ -681,7 +699,7 @@ async function load() {
     renderCharts(lastDaily);
     renderDeployments(deployments, !state.service);
     renderIncidents(incidents, !state.service);
-    const who = state.service || 'All services';
+    const who = state.service || (state.team ? `Team ${state.team}` : 'All services');
     $('subtitle').textContent = `${who} \u00b7 ${state.environment} \u00b7 ${describeRange(dora)}`;
     document.title = `Four Keys \u00b7 ${who} \u00b7 ${state.environment}`;
     setStatus('ok', `Updated ${new Date().toISOString().slice(11, 16)} UTC. Days are UTC days.`);

@@ -127,6 +127,12 @@ std::optional<ParsedTime> parse_time(std::string_view text) {
   // A leap second (":60") folds into the next second, as most systems do.
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second -
                             static_cast<std::int64_t>(offset_minutes) * 60;
+  // Envelopes write four-digit years (the schema's `time`): an offset that
+  // moves 0000-01-01 or 9999-12-31 across the year boundary gives an instant
+  // format_time cannot write in that shape, so it is out of range too.
+  constexpr std::int64_t kFirstSecond = -62167219200;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kEndSecond = 253402300800;    // 10000-01-01T00:00:00Z
+  if (secs < kFirstSecond || secs >= kEndSecond) return std::nullopt;
   return ParsedTime{secs * 1000 + millis, had_zone};
 }
 

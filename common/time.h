@@ -24,7 +24,8 @@ struct ParsedTime {
 //   between date and time, any number of fractional digits (truncated to ms);
 //   GitLab's `2025-05-02 11:55:16 +0000` and `2025-05-02 11:55:16 UTC`;
 //   a time with no zone (read as UTC, had_zone = false).
-// Returns nullopt for anything else, including out-of-range fields.
+// Returns nullopt for anything else, including out-of-range fields and
+// instants (after the offset) outside the years 0000-9999.
 std::optional<ParsedTime> parse_time(std::string_view text);
 
 // Epoch seconds (or milliseconds when `value` is above 1e11, as no sender

@@ -16,6 +16,21 @@ std::optional<boost::json::value> parse_body(std::string_view body, Outcome& out
   return v;
 }
 
+namespace {
+
+// The schema's id pattern (`<source>:.+`, ECMAScript) does not match line
+// terminators, so the worker refuses an envelope whose id holds one. A sender
+// id with a line break (from a body: PagerDuty's event.id, a CDEvent's
+// context.id) is no usable delivery id: such a delivery gets the SHA-1 id, as
+// one without an id does.
+bool has_line_break(std::string_view id) {
+  return id.find_first_of("\r\n") != std::string_view::npos ||
+         id.find("\xE2\x80\xA8") != std::string_view::npos ||  // U+2028
+         id.find("\xE2\x80\xA9") != std::string_view::npos;    // U+2029
+}
+
+}  // namespace
+
 Envelope start_envelope(std::string_view source, std::string_view source_event,
                         std::string_view delivery_id, std::string_view raw_body,
                         boost::json::value raw, const NormalizeOptions& options) {
@@ -23,7 +38,7 @@ Envelope start_envelope(std::string_view source, std::string_view source_event,
   env.source = std::string(source);
   env.source_event = std::string(source_event);
   env.signature = sha1_hex(raw_body);
-  if (delivery_id.empty()) {
+  if (delivery_id.empty() || has_line_break(delivery_id)) {
     env.id = std::string(source) + ":sha1:" + env.signature;
     env.defaults.push_back("id");
   } else {

@@ -1,10 +1,13 @@
 #include "common/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <memory>
 #include <stdexcept>
+#include <utility>
 
 namespace fourkeys {
 namespace {
@@ -47,6 +50,49 @@ unsigned char fold_case(char c) {
 }
 
 }  // namespace
+
+HmacKey::HmacKey(Digest digest, std::string_view key) : keyed_(nullptr) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (!mac) throw std::runtime_error("OpenSSL has no HMAC");
+  keyed_ = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  if (!keyed_) throw std::runtime_error("HMAC context allocation failed");
+  std::string digest_name = digest == Digest::sha256 ? "SHA256" : "SHA1";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name.data(), 0),
+                               OSSL_PARAM_construct_end()};
+  // OpenSSL refuses a null key pointer even for an empty key.
+  static const unsigned char kEmpty[1] = {0};
+  const unsigned char* key_data = key.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  if (!EVP_MAC_init(keyed_, key_data, key.size(), params)) {
+    EVP_MAC_CTX_free(keyed_);
+    throw std::runtime_error("HMAC key setup failed");
+  }
+}
+
+HmacKey::~HmacKey() { EVP_MAC_CTX_free(keyed_); }
+
+HmacKey::HmacKey(HmacKey&& other) noexcept : keyed_(std::exchange(other.keyed_, nullptr)) {}
+
+HmacKey& HmacKey::operator=(HmacKey&& other) noexcept {
+  if (this != &other) {
+    EVP_MAC_CTX_free(keyed_);
+    keyed_ = std::exchange(other.keyed_, nullptr);
+  }
+  return *this;
+}
+
+std::string HmacKey::hex(std::string_view message) const {
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed_), EVP_MAC_CTX_free);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (!ctx ||
+      (!message.empty() &&
+       !EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()), message.size())) ||
+      !EVP_MAC_final(ctx.get(), out, &len, sizeof out)) {
+    throw std::runtime_error("HMAC computation failed");
+  }
+  return to_hex(out, static_cast<unsigned int>(len));
+}
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   return hmac_hex(EVP_sha256(), key, message);

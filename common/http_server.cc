@@ -9,6 +9,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <fmt/compile.h>
+
 #include <array>
 #include <mutex>
 #include <random>
@@ -37,10 +39,9 @@ namespace {
 std::string new_request_id() {
   static std::atomic<std::uint64_t> counter{0};
   static const std::uint64_t prefix = std::random_device{}();
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08llx-%llu", static_cast<unsigned long long>(prefix & 0xffffffffULL),
-                static_cast<unsigned long long>(++counter));
-  return buf;
+  char buf[48];
+  char* end = fmt::format_to(buf, FMT_COMPILE("{:08x}-{}"), prefix & 0xffffffffULL, ++counter);
+  return std::string(buf, static_cast<std::size_t>(end - buf));
 }
 
 class Session;
@@ -66,6 +67,11 @@ struct Server::Impl {
 
 namespace {
 
+// The most a body read asks for at once, and the most read buffer an idle
+// connection keeps.
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kKeptReadCapacity = 16 * 1024;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server::Impl& server)
@@ -88,6 +94,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void read_header() {
+    // A connection that once carried a large body keeps no large buffer
+    // while it waits.
+    if (buffer_.size() == 0 && buffer_.capacity() > kKeptReadCapacity) buffer_.shrink_to_fit();
     parser_.emplace();
     parser_->header_limit(server_.settings.header_limit);
     parser_->body_limit(server_.settings.body_limit);
@@ -155,6 +164,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec || used == 0) break;
     }
     if (ec || parser_->is_done()) return on_body(ec);
+    // Beast reads as much as the buffer has room for, and at least 512
+    // bytes: a new buffer would take a 7 KB body in 512-byte reads, one
+    // system call each. Room for the rest of the body (up to a bound) reads
+    // it at once, and the room stays for the next request on the
+    // connection, whose header read then takes header and body together.
+    const auto length = parser_->content_length_remaining();
+    const std::size_t rest = length ? static_cast<std::size_t>(*length) : kReadChunk;
+    buffer_.reserve(buffer_.size() + std::min(rest, kReadChunk));
     stream_.expires_after(server_.settings.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });

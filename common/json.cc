@@ -3,6 +3,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -29,21 +30,14 @@ bool all_finite(const boost::json::value& v) {
 }
 }  // namespace
 
-std::optional<boost::json::value> parse(std::string_view text, ParseError& error, Nesting nesting) {
-  auto options_for = [](std::size_t depth) {
-    boost::json::parse_options options;
-    options.max_depth = depth;
-    return options;
-  };
-  // One parser per thread and limit keeps its working stack between documents.
-  static thread_local boost::json::parser body_parser({}, options_for(64));
-  static thread_local boost::json::parser envelope_parser({}, options_for(65));
-  boost::json::parser& p = nesting == Nesting::body ? body_parser : envelope_parser;
-  // One arena per document: a body's many small strings and objects cost one
-  // allocation and one release instead of one each.
-  p.reset(boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 1024));
-  boost::system::error_code ec;
-  std::size_t consumed = p.write_some(text.data(), text.size(), ec);
+boost::json::parse_options parse_options(Nesting nesting) {
+  boost::json::parse_options options;
+  options.max_depth = nesting == Nesting::body ? 64 : 65;
+  return options;
+}
+
+bool complete_value(std::string_view text, std::size_t consumed, const boost::system::error_code& ec,
+                    ParseError& error) {
   if (!ec && consumed < text.size()) {
     std::size_t i = consumed;
     while (i < text.size() &&
@@ -52,20 +46,47 @@ std::optional<boost::json::value> parse(std::string_view text, ParseError& error
     }
     if (i < text.size()) {
       error = {i, "unexpected data after the JSON value"};
-      return std::nullopt;
+      return false;
     }
   }
   if (ec) {
     error = {consumed, ec.message()};
     if (consumed >= text.size()) error.message = "the body ends before the JSON value is complete";
-    return std::nullopt;
+    return false;
   }
+  return true;
+}
+
+ParseError number_too_large() { return {0, "a number is too large to represent"}; }
+
+std::optional<boost::json::value> parse(std::string_view text, ParseError& error, Nesting nesting) {
+  // One parser per thread and limit keeps its working stack between documents.
+  static thread_local boost::json::parser body_parser({}, parse_options(Nesting::body));
+  static thread_local boost::json::parser envelope_parser({}, parse_options(Nesting::envelope));
+  boost::json::parser& p = nesting == Nesting::body ? body_parser : envelope_parser;
+  // One arena per document: a body's many small strings and objects cost one
+  // allocation and one release instead of one each.
+  p.reset(boost::json::make_shared_resource<boost::json::monotonic_resource>(text.size() * 2 + 1024));
+  boost::system::error_code ec;
+  const std::size_t consumed = p.write_some(text.data(), text.size(), ec);
+  if (!complete_value(text, consumed, ec, error)) return std::nullopt;
   auto value = p.release();
   if (!all_finite(value)) {
-    error = {0, "a number is too large to represent"};
+    error = number_too_large();
     return std::nullopt;
   }
   return value;
+}
+
+void append_string(std::string& out, std::string_view text) {
+  // A serializer keeps a working stack: one per thread, reset per string.
+  static thread_local boost::json::serializer serializer;
+  serializer.reset(boost::json::string_view(text.data(), text.size()));
+  char buffer[512];
+  while (!serializer.done()) {
+    const auto part = serializer.read(buffer);
+    out.append(part.data(), part.size());
+  }
 }
 
 const boost::json::value* find(const boost::json::value& v,

@@ -1,6 +1,7 @@
 // JSON helpers over Boost.JSON, shared by the parser and the worker.
 #pragma once
 
+#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
@@ -25,6 +26,18 @@ struct ParseError {
 enum class Nesting { body, envelope };
 std::optional<boost::json::value> parse(std::string_view text, ParseError& error, Nesting nesting = Nesting::body);
 
+// For readers that run a Boost.JSON basic_parser of their own instead of
+// building a tree (they read a few fields of a large body in one pass):
+// the options parse() uses for `nesting`,
+boost::json::parse_options parse_options(Nesting nesting);
+// whether `text` held exactly one JSON value once write_some(false, ...) over
+// all of it returned `consumed` and `ec`, with `error` filled as parse()
+// fills it when not,
+bool complete_value(std::string_view text, std::size_t consumed, const boost::system::error_code& ec,
+                    ParseError& error);
+// and the error parse() reports when a number is beyond the range of a double.
+ParseError number_too_large();
+
 // Moves `source` into `target`, keeping source's storage. Boost.JSON's move
 // assignment copies the whole tree when the two use different storage (a
 // parsed body lives in its own arena), so normalizers use this instead.
@@ -32,6 +45,13 @@ inline void move_into(boost::json::value& target, boost::json::value&& source) n
   std::destroy_at(&target);
   std::construct_at(&target, std::move(source));
 }
+
+// Appends `text` to `out` as a JSON string literal, escaped as
+// boost::json::serialize escapes it (quotes, backslashes, control
+// characters), without allocating a string per call. Bytes are copied as
+// they are: text that may not be valid UTF-8 must be repaired first when the
+// result must be valid JSON.
+void append_string(std::string& out, std::string_view text);
 
 // Walks a path of object keys ("a", "b", "c" means v["a"]["b"]["c"]).
 // Returns nullptr when any step is missing or not an object.

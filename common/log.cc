@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include "common/json.h"
 #include "common/time.h"
 
 #include <boost/json/serialize.hpp>
@@ -49,6 +50,48 @@ Level parse_level(std::string_view text) {
   if (text == "warn" || text == "warning") return Level::warn;
   if (text == "error") return Level::error;
   return Level::info;
+}
+
+Fields& Fields::add(std::string_view name, std::string_view value) {
+  key(name);
+  json::append_string(text_, value);
+  return *this;
+}
+
+Fields& Fields::add(std::string_view name, std::int64_t value) {
+  key(name);
+  text_ += std::to_string(value);
+  return *this;
+}
+
+Fields& Fields::add(std::string_view name, double value) {
+  key(name);
+  // The shortest text that reads back as the same double, as boost::json writes it.
+  text_ += boost::json::serialize(boost::json::value(value));
+  return *this;
+}
+
+void Fields::key(std::string_view name) {
+  text_ += ",\"";
+  text_ += name;
+  text_ += "\":";
+}
+
+bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+
+void write(Level level, std::string_view msg, const Fields& fields) {
+  if (!enabled(level)) return;
+  std::string line = "{\"ts\":\"";
+  line += format_time(now_millis());
+  line += "\",\"level\":\"";
+  line += level_name(level);
+  line += "\",\"program\":";
+  json::append_string(line, g_program);
+  line += ",\"msg\":";
+  json::append_string(line, msg);
+  line += fields.text();
+  line += '}';
+  logger().info(line);
 }
 
 void write(Level level, std::string_view msg, const boost::json::object& fields) {

@@ -15,6 +15,8 @@ class Headers {
  public:
   Headers() = default;
   Headers(std::initializer_list<std::pair<std::string, std::string>> fields) : fields_(fields) {}
+  // Takes the fields as they are (the receiver hands over a request's own).
+  explicit Headers(std::vector<std::pair<std::string, std::string>> fields) : fields_(std::move(fields)) {}
 
   void add(std::string name, std::string value) {
     fields_.emplace_back(std::move(name), std::move(value));

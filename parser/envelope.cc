@@ -85,11 +85,10 @@ class JsonWriter {
     // Header values (delivery ids, event names) are bytes, not text: a
     // sender can put anything there, and the envelope must stay valid JSON.
     if (!valid_utf8(value)) {
-      const std::string repaired = repair_utf8(value);
-      out_ += boost::json::serialize(boost::json::string_view(repaired.data(), repaired.size()));
+      json::append_string(out_, repair_utf8(value));
       return;
     }
-    out_ += boost::json::serialize(boost::json::string_view(value.data(), value.size()));
+    json::append_string(out_, value);
   }
 
   // Length of the valid UTF-8 sequence starting at s[i], or 0.
@@ -246,9 +245,13 @@ std::string serialize_envelope(const Envelope& e, std::string_view raw_json) {
   return out;
 }
 
+std::string raw_json_text(const Envelope& e) {
+  return e.raw_text.empty() ? boost::json::serialize(e.raw) : e.raw_text;
+}
+
 boost::json::value to_json(const Envelope& e) {
   json::ParseError error;
-  auto v = json::parse(serialize_envelope(e, boost::json::serialize(e.raw)), error);
+  auto v = json::parse(serialize_envelope(e, raw_json_text(e)), error);
   if (!v) throw std::logic_error("envelope text is not JSON: " + error.message);
   return std::move(*v);
 }

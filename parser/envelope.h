@@ -108,11 +108,19 @@ struct Envelope {
   // Defaults taken because the sender left something out ("service",
   // "environment", "id", "zone", ...); listed in README and counted in /metrics.
   std::vector<std::string> defaults;
-  RawJson raw;               // the delivery's JSON body, unchanged
-  // The JSON text `raw` was parsed from, when it is not the request body
-  // itself (GitHub's form-encoded `payload=` field). Empty otherwise.
+  // The delivery's JSON body, unchanged: as a parsed tree in `raw`, or, from
+  // normalizers that read their fields without building a tree (GitHub
+  // push), as text in `raw_text` with `raw` left null.
+  RawJson raw;
+  // The body's JSON text when it is not the request body itself (GitHub's
+  // form-encoded `payload=` field) or when `raw` holds no tree; empty
+  // otherwise.
   std::string raw_text;
 };
+
+// The body's JSON text to write as the envelope's `raw`: raw_text, or else
+// `raw` serialized.
+std::string raw_json_text(const Envelope& envelope);
 
 // The schema's JSON object (for tests and tools; the receiver writes text
 // with serialize_envelope).

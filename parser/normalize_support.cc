@@ -9,11 +9,13 @@ namespace fourkeys::parser {
 std::optional<boost::json::value> parse_body(std::string_view body, Outcome& outcome) {
   json::ParseError error;
   auto v = json::parse(body, error);
-  if (!v) {
-    outcome.disposition = Disposition::bad_request;
-    outcome.reason = "invalid JSON at byte " + std::to_string(error.offset) + ": " + error.message;
-  }
+  if (!v) reject_body(error, outcome);
   return v;
+}
+
+void reject_body(const json::ParseError& error, Outcome& outcome) {
+  outcome.disposition = Disposition::bad_request;
+  outcome.reason = "invalid JSON at byte " + std::to_string(error.offset) + ": " + error.message;
 }
 
 namespace {

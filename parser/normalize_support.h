@@ -3,6 +3,7 @@
 // depend on the sender. Pure functions.
 #pragma once
 
+#include "common/json.h"
 #include "parser/envelope.h"
 #include "parser/source.h"
 
@@ -17,6 +18,10 @@ namespace fourkeys::parser {
 // Parses `body` as JSON. On failure returns nullopt and sets `outcome` to a
 // bad_request whose reason says at which byte the body broke.
 std::optional<boost::json::value> parse_body(std::string_view body, Outcome& outcome);
+
+// Sets `outcome` to the bad_request parse_body gives for `error`, for
+// normalizers that read a body without parsing it into a tree.
+void reject_body(const json::ParseError& error, Outcome& outcome);
 
 // Starts an envelope: schema fields, source, source_event, signature (SHA-1
 // of the raw body), received_at, raw. `delivery_id` empty means the sender

@@ -20,39 +20,34 @@ bool is_zero_sha(std::string_view sha) {
 }
 
 // A commit object of a push (`commits[]` or `head_commit`); nullopt without an id.
-std::optional<Commit> read_commit(const boost::json::value& c, Envelope& env) {
-  std::string sha = string_at(c, {"id"});
-  if (sha.empty()) return std::nullopt;
+std::optional<Commit> read_commit(const PushCommitFields& c, Envelope& env) {
+  if (c.id.empty()) return std::nullopt;
   Commit commit;
-  commit.sha = std::move(sha);
-  commit.time = envelope_time(json::find(c, {"timestamp"}), env);
-  commit.author = string_at(c, {"author", "name"});
-  if (commit.author.empty()) commit.author = string_at(c, {"author", "username"});
-  commit.title = first_line(string_at(c, {"message"}));
+  commit.sha = c.id;
+  commit.time = envelope_time(&c.timestamp, env);
+  commit.author = c.author_name.empty() ? c.author_username : c.author_name;
+  commit.title = first_line(c.message);
   return commit;
 }
 
 }  // namespace
 
-Outcome map_push(const boost::json::value& payload, const GithubDeliveryContext& ctx) {
+Outcome map_push(const PushFields& payload, const GithubDeliveryContext& ctx) {
   const std::string event(ctx.event);
-  const std::string ref = string_at(payload, {"ref"});
-  const std::string after = string_at(payload, {"after"});
-  if (json::get_bool(payload, {"deleted"}) || is_zero_sha(after)) {
+  const std::string& ref = payload.ref;
+  if (payload.deleted || is_zero_sha(payload.after)) {
     return ignored(event, "push deletes " + (ref.empty() ? std::string("a ref") : ref));
   }
 
-  Envelope env = ctx.start(payload, Kind::change);
+  Envelope env = ctx.start(payload.repository_full_name, Kind::change);
   Change change;
   change.ref = ref;
-  change.before = string_at(payload, {"before"});
-  change.after = after;
-  if (const auto* commits = json::find(payload, {"commits"}); commits && commits->is_array()) {
-    for (const auto& c : commits->get_array()) {
-      if (auto commit = read_commit(c, env)) change.commits.push_back(std::move(*commit));
-    }
+  change.before = payload.before;
+  change.after = payload.after;
+  for (const auto& c : payload.commits) {
+    if (auto commit = read_commit(c, env)) change.commits.push_back(std::move(*commit));
   }
-  const auto* head = json::find(payload, {"head_commit"});
+  const auto& head = payload.head_commit;
   if (change.commits.empty()) {
     // A new tag points at a commit that its branch push already counted.
     if (ref.starts_with("refs/tags/")) return ignored(event, "tag push without new commits");
@@ -68,8 +63,8 @@ Outcome map_push(const boost::json::value& payload, const GithubDeliveryContext&
 
   // The head commit's time is what Four Keys records for a push; pushed_at
   // (epoch seconds in push payloads) is the fallback for senders without it.
-  std::string occurred = head ? envelope_time(json::find(*head, {"timestamp"}), env) : std::string();
-  if (occurred.empty()) occurred = envelope_time(json::find(payload, {"repository", "pushed_at"}), env);
+  std::string occurred = head ? envelope_time(&head->timestamp, env) : std::string();
+  if (occurred.empty()) occurred = envelope_time(&payload.repository_pushed_at, env);
   if (occurred.empty()) occurred = change.commits.back().time;
   set_occurred_at(env, occurred);
   env.change = std::move(change);

@@ -8,9 +8,13 @@
 namespace fourkeys::parser {
 
 Envelope GithubDeliveryContext::start(const boost::json::value& payload, Kind kind) const {
+  return start(json::get_string(payload, {"repository", "full_name"}).value_or(""), kind);
+}
+
+Envelope GithubDeliveryContext::start(std::string_view repository_full_name, Kind kind) const {
   Envelope env = start_envelope("github", event, delivery_id, raw_body, nullptr, options);
   env.kind = kind;
-  set_repository(env, json::get_string(payload, {"repository", "full_name"}).value_or(""));
+  set_repository(env, repository_full_name);
   return env;
 }
 

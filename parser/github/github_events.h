@@ -1,10 +1,12 @@
 // One mapper per GitHub event that can carry a DORA signal. Each reads the
-// parsed payload and returns publish / ignored / dead_letter. Published
-// envelopes come back with `raw` still null: the caller moves the payload in,
-// which saves copying large bodies.
+// parsed payload (push: the fields read from it) and returns publish /
+// ignored / dead_letter. Published envelopes come back with `raw` still null:
+// the caller moves the payload in (push: its text), which saves copying large
+// bodies.
 #pragma once
 
 #include "parser/envelope.h"
+#include "parser/github/github_push_fields.h"
 #include "parser/source.h"
 
 #include <boost/json/value.hpp>
@@ -23,11 +25,13 @@ struct GithubDeliveryContext {
   // An envelope with id, source, signature, received_at and repository/service
   // (from repository.full_name) set; `raw` is left null.
   Envelope start(const boost::json::value& payload, Kind kind) const;
+  Envelope start(std::string_view repository_full_name, Kind kind) const;
 };
 
 // push: a change with the pushed commits. Ignored for branch/tag deletions and
 // for tag pushes without new commits; dead-lettered without any commit sha.
-Outcome map_push(const boost::json::value& payload, const GithubDeliveryContext& ctx);
+// Reads the fields read_push_fields collected (no parsed tree).
+Outcome map_push(const PushFields& payload, const GithubDeliveryContext& ctx);
 
 // pull_request: a change only when closed and merged.
 Outcome map_pull_request(const boost::json::value& payload, const GithubDeliveryContext& ctx);

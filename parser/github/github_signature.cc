@@ -23,19 +23,28 @@ std::string_view signature_hex(std::string_view header_value, std::string_view a
   return hex;
 }
 
-template <typename Hmac>
-bool matches_any(std::string_view hex, std::string_view body, const SecretSet& secrets, Hmac hmac) {
+bool matches_any(std::string_view hex, std::string_view body, const std::vector<HmacKey>& keys) {
   bool match = false;
   // No early exit: every secret costs the same whether or not one matched.
-  for (const auto& secret : secrets.values) match |= constant_time_equal_hex(hex, hmac(secret, body));
+  for (const auto& key : keys) match |= constant_time_equal_hex(hex, key.hex(body));
   return match;
+}
+
+std::vector<HmacKey> prepared(HmacKey::Digest digest, const SecretSet& secrets) {
+  std::vector<HmacKey> keys;
+  keys.reserve(secrets.values.size());
+  for (const auto& secret : secrets.values) keys.emplace_back(digest, secret);
+  return keys;
 }
 
 }  // namespace
 
-AuthResult check_github_signature(const Headers& headers, std::string_view body,
-                                  const SecretSet& secrets, bool allow_sha1) {
-  if (secrets.empty()) {
+GithubKeys::GithubKeys(const SecretSet& secrets)
+    : sha256(prepared(HmacKey::Digest::sha256, secrets)), sha1(prepared(HmacKey::Digest::sha1, secrets)) {}
+
+AuthResult check_github_signature(const Headers& headers, std::string_view body, const GithubKeys& keys,
+                                  bool allow_sha1) {
+  if (keys.sha256.empty()) {
     return {AuthStatus::not_configured,
             "the github source is not configured: set " + std::string(kSecretSetting) + " (or " +
                 std::string(kSecretSetting) + "_FILE)"};
@@ -44,9 +53,7 @@ AuthResult check_github_signature(const Headers& headers, std::string_view body,
   if (headers.has("X-Hub-Signature-256")) {
     const std::string_view hex = signature_hex(headers.get("X-Hub-Signature-256"), "sha256");
     if (hex.empty()) return {AuthStatus::mismatch, "X-Hub-Signature-256 is not of the form sha256=<hex>"};
-    if (!matches_any(hex, body, secrets, [](std::string_view k, std::string_view m) {
-          return hmac_sha256_hex(k, m);
-        })) {
+    if (!matches_any(hex, body, keys.sha256)) {
       return {AuthStatus::mismatch,
               "X-Hub-Signature-256 does not match the body for any configured secret"};
     }
@@ -63,9 +70,7 @@ AuthResult check_github_signature(const Headers& headers, std::string_view body,
   }
   const std::string_view hex = signature_hex(headers.get("X-Hub-Signature"), "sha1");
   if (hex.empty()) return {AuthStatus::mismatch, "X-Hub-Signature is not of the form sha1=<hex>"};
-  if (!matches_any(hex, body, secrets, [](std::string_view k, std::string_view m) {
-        return hmac_sha1_hex(k, m);
-      })) {
+  if (!matches_any(hex, body, keys.sha1)) {
     return {AuthStatus::mismatch, "X-Hub-Signature does not match the body for any configured secret"};
   }
   return {};

@@ -28,7 +28,7 @@ std::string ignored_reason(std::string_view event) {
 class GithubSource final : public Source {
  public:
   explicit GithubSource(const SourceSettings& settings)
-      : secrets_(settings.github_secrets), allow_sha1_(settings.github_allow_sha1) {}
+      : keys_(settings.github_secrets), allow_sha1_(settings.github_allow_sha1) {}
 
   std::string_view name() const override { return "github"; }
 
@@ -40,7 +40,7 @@ class GithubSource final : public Source {
   }
 
   AuthResult authenticate(const Delivery& delivery) const override {
-    return check_github_signature(delivery.headers, delivery.body, secrets_, allow_sha1_);
+    return check_github_signature(delivery.headers, delivery.body, keys_, allow_sha1_);
   }
 
   Outcome normalize(const Delivery& delivery, const NormalizeOptions& options) const override {
@@ -48,7 +48,7 @@ class GithubSource final : public Source {
   }
 
  private:
-  SecretSet secrets_;
+  GithubKeys keys_;
   bool allow_sha1_;
 };
 
@@ -83,15 +83,30 @@ Outcome normalize_github(const Delivery& delivery, const NormalizeOptions& optio
                                   ": use application/json or application/x-www-form-urlencoded");
   }
 
+  const GithubDeliveryContext ctx{event, delivery.headers.get("X-GitHub-Delivery"), delivery.body,
+                                  options};
+  if (event == "push") {
+    // The most frequent delivery: its fields are read without a parsed tree,
+    // and the envelope keeps the text.
+    json::ParseError error;
+    auto fields = read_push_fields(json_text, error);
+    if (!fields) {
+      reject_body(error, outcome);
+      return outcome;
+    }
+    Outcome result = map_push(*fields, ctx);
+    if (result.disposition == Disposition::publish) {
+      result.envelope.raw_text = form_json.empty() ? std::string(json_text) : std::move(form_json);
+    }
+    return result;
+  }
+
   auto payload = parse_body(json_text, outcome);
   if (!payload) return outcome;
   if (event.empty()) return dead_letter(event, "missing X-GitHub-Event header");
 
-  const GithubDeliveryContext ctx{event, delivery.headers.get("X-GitHub-Delivery"), delivery.body,
-                                  options};
   Outcome result;
-  if (event == "push") result = map_push(*payload, ctx);
-  else if (event == "pull_request") result = map_pull_request(*payload, ctx);
+  if (event == "pull_request") result = map_pull_request(*payload, ctx);
   else if (event == "deployment") result = map_deployment(*payload, ctx);
   else if (event == "deployment_status") result = map_deployment_status(*payload, ctx);
   else if (event == "issues") result = map_issues(*payload, ctx);

@@ -27,7 +27,7 @@ KafkaMessage event_record_with_value(const Envelope& envelope, std::string topic
 
 KafkaMessage event_record(const Envelope& envelope, std::string topic) {
   return event_record_with_value(envelope, std::move(topic),
-                                 serialize_envelope(envelope, boost::json::serialize(envelope.raw)));
+                                 serialize_envelope(envelope, raw_json_text(envelope)));
 }
 
 KafkaMessage event_record(const Envelope& envelope, std::string topic, std::string_view raw_json) {

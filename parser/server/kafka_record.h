@@ -14,7 +14,7 @@ namespace fourkeys::parser {
 
 // The record for `fourkeys.events.v1` (or the configured topic). With
 // `raw_json`, the value's `raw` is that text byte for byte (see
-// serialize_envelope); without, `envelope.raw` is serialized.
+// serialize_envelope); without, raw_json_text(envelope).
 KafkaMessage event_record(const Envelope& envelope, std::string topic);
 KafkaMessage event_record(const Envelope& envelope, std::string topic, std::string_view raw_json);
 

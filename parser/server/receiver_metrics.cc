@@ -20,7 +20,25 @@ struct ReceiverMetrics::Families {
   prometheus::Gauge& rebuilds;
 };
 
+// A request's series. prometheus-cpp keeps a series at one address until it
+// is removed, which the receiver never does.
+struct ReceiverMetrics::RequestSeries {
+  prometheus::Counter* requests;
+  prometheus::Histogram* seconds;
+};
+
 namespace {
+// The series `add` returns, looked up once and kept in `cache`.
+template <typename Series, typename Add>
+Series& cached(std::atomic<Series*>& cache, Add add) {
+  Series* series = cache.load(std::memory_order_acquire);
+  if (!series) {
+    series = &add();
+    cache.store(series, std::memory_order_release);
+  }
+  return *series;
+}
+
 // Event names come from senders' headers: keep the label set small and
 // printable whatever a sender writes.
 std::string event_label(std::string_view event) {
@@ -64,14 +82,36 @@ ReceiverMetrics::ReceiverMetrics() : registry_(std::make_shared<prometheus::Regi
 ReceiverMetrics::~ReceiverMetrics() = default;
 
 void ReceiverMetrics::request(std::string_view source, std::string_view event, int status, double seconds) {
-  f_->requests.Add({{"source", std::string(source)}, {"event", event_label(event)},
-                    {"status", std::to_string(status)}}).Increment();
-  f_->request_seconds.Add({{"source", std::string(source)}}, kLatencyBuckets).Observe(seconds);
+  std::string label = event_label(event);
+  std::string status_text = std::to_string(status);
+  std::string key;
+  key.reserve(source.size() + label.size() + status_text.size() + 2);
+  key.append(source).append(1, '\n').append(label).append(1, '\n').append(status_text);
+  RequestSeries series;
+  {
+    std::lock_guard lock(request_series_mutex_);
+    auto it = request_series_.find(key);
+    if (it == request_series_.end()) {
+      const RequestSeries added{
+          &f_->requests.Add({{"source", std::string(source)}, {"event", std::move(label)},
+                             {"status", std::move(status_text)}}),
+          &f_->request_seconds.Add({{"source", std::string(source)}}, kLatencyBuckets)};
+      it = request_series_.emplace(std::move(key), added).first;
+    }
+    series = it->second;
+  }
+  series.requests->Increment();
+  series.seconds->Observe(seconds);
 }
 
 void ReceiverMetrics::kafka_delivery(double seconds, bool ok) {
-  f_->kafka_deliveries.Add({{"result", ok ? "delivered" : "failed"}}).Increment();
-  if (ok) f_->kafka_seconds.Add({}, kLatencyBuckets).Observe(seconds);
+  if (!ok) {
+    cached(kafka_failed_, [&]() -> auto& { return f_->kafka_deliveries.Add({{"result", "failed"}}); }).Increment();
+    return;
+  }
+  cached(kafka_delivered_, [&]() -> auto& { return f_->kafka_deliveries.Add({{"result", "delivered"}}); })
+      .Increment();
+  cached(kafka_seconds_, [&]() -> auto& { return f_->kafka_seconds.Add({}, kLatencyBuckets); }).Observe(seconds);
 }
 
 void ReceiverMetrics::dead_letter(std::string_view source) {

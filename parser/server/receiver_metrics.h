@@ -2,16 +2,23 @@
 // thread-safe; handlers call these from any thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace prometheus {
+class Counter;
+class Histogram;
 class Registry;
 }
 
 namespace fourkeys::parser {
 
+// Each series is looked up by its labels once, on first use, and then kept:
+// prometheus-cpp's Family::Add builds and hashes a label map on every call.
 class ReceiverMetrics {
  public:
   ReceiverMetrics();
@@ -32,8 +39,18 @@ class ReceiverMetrics {
 
  private:
   struct Families;
+  struct RequestSeries;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> f_;
+  // The series of each (source, event label, status) seen, by
+  // "source\nevent\nstatus".
+  std::mutex request_series_mutex_;
+  std::unordered_map<std::string, RequestSeries> request_series_;
+  // Kafka's series, set on first use (Family::Add returns the same series
+  // for the same labels, so two threads setting one at once agree).
+  std::atomic<prometheus::Counter*> kafka_delivered_{nullptr};
+  std::atomic<prometheus::Counter*> kafka_failed_{nullptr};
+  std::atomic<prometheus::Histogram*> kafka_seconds_{nullptr};
 };
 
 }  // namespace fourkeys::parser

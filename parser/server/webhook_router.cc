@@ -1,5 +1,6 @@
 #include "parser/server/webhook_router.h"
 
+#include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "parser/server/kafka_record.h"
@@ -11,6 +12,9 @@
 
 namespace fourkeys::parser {
 namespace {
+
+// How often, at most, the deadline sweep wakes up.
+constexpr std::chrono::milliseconds kSweepInterval{10};
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -47,6 +51,10 @@ WebhookRouter::WebhookRouter(RouterSettings settings, std::vector<std::unique_pt
       // Senders should come back once the longest wait for Kafka has passed.
       retry_after_(std::to_string(
           std::max<long long>(1, static_cast<long long>(std::ceil(settings_.ack_timeout.count() / 1000.0))))) {
+  // A route two sources name goes to the later one.
+  for (const auto& s : sources_) {
+    for (auto& route : s->routes()) routes_[std::move(route)] = s.get();
+  }
   sweeper_ = std::thread([this] { sweep_deadlines(); });
 }
 
@@ -68,18 +76,24 @@ void WebhookRouter::sweep_deadlines() {
     }
     const auto now = std::chrono::steady_clock::now();
     if (deadlines_.front().first > now) {
-      deadlines_cv_.wait_until(lock, deadlines_.front().first);
+      // Under load the next deadline is a fraction of a millisecond after
+      // the last one: waking for each would cost a thread switch per
+      // request. Waking at most every kSweepInterval answers a timed-out
+      // delivery at most that much late.
+      deadlines_cv_.wait_until(lock, std::max(deadlines_.front().first, now + kSweepInterval));
       continue;
     }
-    auto pending = std::move(deadlines_.front().second);
+    auto waiting = std::move(deadlines_.front().second);
     deadlines_.pop_front();
-    if (pending->done.exchange(true)) continue;  // already answered by its delivery report
+    if (!claim(*waiting)) continue;  // already answered by its delivery report
     lock.unlock();
     try {
-      pending->on_timeout();
+      answer_claimed(*waiting, unavailable("Kafka did not acknowledge the event in time; retry later"),
+                     "kafka ack timeout");
     } catch (const std::exception& e) {
       log::error("answering a timed-out delivery failed", {{"error", e.what()}});
     }
+    waiting.reset();
     lock.lock();
   }
 }
@@ -130,15 +144,9 @@ void WebhookRouter::handle(http::Request request, http::Responder respond) {
                       respond);
       }
     }
-  } else {
-    for (const auto& s : sources_) {
-      for (const auto& route : s->routes()) {
-        if (route == path) {
-          known_path = true;
-          source = s.get();
-        }
-      }
-    }
+  } else if (const auto it = routes_.find(path); it != routes_.end()) {
+    known_path = true;
+    source = it->second;
   }
   if (!known_path) {
     return answer(request, "unknown", "", http::json_error(404, "no such endpoint: " + path), respond);
@@ -152,15 +160,20 @@ void WebhookRouter::handle(http::Request request, http::Responder respond) {
 }
 
 void WebhookRouter::handle_post(const Source& source, http::Request request, http::Responder respond) {
-  auto shared = std::make_shared<http::Request>(std::move(request));
-  const Headers headers = to_headers(*shared);
-  const Delivery delivery{shared->path, headers, shared->body};
-  const std::string source_name(source.name());
+  auto waiting = std::make_shared<Waiting>();
+  waiting->request = std::move(request);
+  waiting->respond = std::move(respond);
+  waiting->source = std::string(source.name());
+  const http::Request& req = waiting->request;
+  // The delivery takes the request's own header fields: nothing reads them
+  // from the request after this.
+  const Headers headers(std::move(waiting->request.headers));
+  const Delivery delivery{req.path, headers, req.body};
 
   if (!settings_.insecure_no_auth) {
     const AuthResult auth = source.authenticate(delivery);
     if (!auth.ok()) {
-      return answer(*shared, source_name, "", http::json_error(401, auth.message), respond);
+      return answer(req, waiting->source, "", http::json_error(401, auth.message), waiting->respond);
     }
   }
 
@@ -176,70 +189,70 @@ void WebhookRouter::handle_post(const Source& source, http::Request request, htt
     outcome.disposition = Disposition::dead_letter;
     outcome.reason = std::string("normalizer error: ") + e.what();
   }
-  const std::string event = outcome.source_event;
+  waiting->event = outcome.source_event;
+  const std::string& source_name = waiting->source;
+  const std::string& event = waiting->event;
 
   switch (outcome.disposition) {
     case Disposition::publish: {
       for (const auto& field : outcome.envelope.defaults) metrics_.default_taken(source_name, field);
-      http::Response accepted = json_response(
-          202, {{"status", "accepted"}, {"id", outcome.envelope.id}, {"kind", to_string(outcome.envelope.kind)}});
+      // {"status":"accepted","id":...,"kind":...}, written without building an object.
+      std::string& body = waiting->accepted.body;
+      body = R"({"status":"accepted","id":)";
+      json::append_string(body, outcome.envelope.id);
+      body += R"(,"kind":)";
+      json::append_string(body, to_string(outcome.envelope.kind));
+      body += '}';
+      waiting->accepted.status = 202;
       const std::string_view raw_json =
           outcome.envelope.raw_text.empty() ? delivery.body : std::string_view(outcome.envelope.raw_text);
       auto record = event_record(outcome.envelope, settings_.events_topic, raw_json);
-      return publish(std::move(record), shared, source_name, event, std::move(accepted), std::move(respond));
+      return publish(std::move(record), std::move(waiting));
     }
     case Disposition::dead_letter: {
       auto record = dead_letter_record(source_name, outcome.reason, delivery,
                                        format_time(options.received_at_millis), settings_.deadletter_topic);
-      http::Response accepted = json_response(202, {{"status", "dead_lettered"}, {"reason", outcome.reason}});
+      waiting->accepted = json_response(202, {{"status", "dead_lettered"}, {"reason", outcome.reason}});
       metrics_.dead_letter(source_name);
-      return publish(std::move(record), shared, source_name, event, std::move(accepted), std::move(respond));
+      return publish(std::move(record), std::move(waiting));
     }
     case Disposition::ignored:
       metrics_.ignored(source_name, event);
-      return answer(*shared, source_name, event,
-                    json_response(200, {{"status", "ignored"}, {"reason", outcome.reason}}), respond);
+      return answer(req, source_name, event, json_response(200, {{"status", "ignored"}, {"reason", outcome.reason}}),
+                    waiting->respond);
     case Disposition::bad_request:
-      return answer(*shared, source_name, event, http::json_error(400, outcome.reason), respond);
+      return answer(req, source_name, event, http::json_error(400, outcome.reason), waiting->respond);
     case Disposition::unsupported:
-      return answer(*shared, source_name, event, http::json_error(415, outcome.reason), respond);
+      return answer(req, source_name, event, http::json_error(415, outcome.reason), waiting->respond);
   }
 }
 
-void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<http::Request> request, std::string source,
-                            std::string event, http::Response accepted, http::Responder respond) {
-  auto unavailable = [retry_after = retry_after_](std::string_view why) {
-    auto r = http::json_error(503, why);
-    r.headers.emplace_back("Retry-After", retry_after);
-    return r;
-  };
+http::Response WebhookRouter::unavailable(std::string_view why) const {
+  auto r = http::json_error(503, why);
+  r.headers.emplace_back("Retry-After", retry_after_);
+  return r;
+}
 
-  auto pending = std::make_shared<PendingAnswer>();
-  pending->on_timeout = [this, request, source, event, respond, unavailable] {
-    answer(*request, source, event, unavailable("Kafka did not acknowledge the event in time; retry later"),
-           respond, "kafka ack timeout");
-  };
+void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<Waiting> waiting) {
   {
     std::lock_guard lock(deadlines_mutex_);
     const bool was_empty = deadlines_.empty();
-    deadlines_.emplace_back(std::chrono::steady_clock::now() + settings_.ack_timeout, pending);
+    deadlines_.emplace_back(std::chrono::steady_clock::now() + settings_.ack_timeout, waiting);
     if (was_empty) deadlines_cv_.notify_one();
   }
 
-  producer_.produce(std::move(message), [this, pending, request, source, event, respond, unavailable,
-                                         accepted = std::move(accepted)](const DeliveryResult& result) mutable {
+  producer_.produce(std::move(message), [this, waiting = std::move(waiting)](const DeliveryResult& result) {
     metrics_.kafka_delivery(std::chrono::duration<double>(result.latency).count(),
                             result.status == DeliveryStatus::delivered);
-    if (pending->done.exchange(true)) return;
-    pending->on_timeout = nullptr;  // drops the captured request early
+    if (!claim(*waiting)) return;  // the deadline sweep answered already
     if (result.status == DeliveryStatus::delivered) {
-      return answer(*request, source, event, std::move(accepted), respond);
+      return answer_claimed(*waiting, std::move(waiting->accepted));
     }
     if (result.status == DeliveryStatus::too_large) {
-      return answer(*request, source, event,
-                    http::json_error(413, "the event is larger than Kafka accepts (producer or broker "
-                                          "message size limit)"),
-                    respond, result.error);
+      return answer_claimed(*waiting,
+                            http::json_error(413, "the event is larger than Kafka accepts (producer or broker "
+                                                  "message size limit)"),
+                            result.error);
     }
     std::string why;
     switch (result.status) {
@@ -247,26 +260,35 @@ void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<http::Request>
       case DeliveryStatus::unavailable: why = "the Kafka producer is restarting; retry later"; break;
       default: why = "Kafka did not take the event; retry later"; break;
     }
-    answer(*request, source, event, unavailable(why), respond, result.error);
+    answer_claimed(*waiting, unavailable(why), result.error);
   });
+}
+
+void WebhookRouter::answer_claimed(Waiting& waiting, http::Response response, std::string_view note) {
+  answer(waiting.request, waiting.source, waiting.event, std::move(response), waiting.respond, note);
+  // The deadline sweep may hold this object until the bound has passed:
+  // keep only the flag.
+  waiting.request = {};
+  waiting.respond = nullptr;
+  waiting.accepted = {};
 }
 
 void WebhookRouter::answer(const http::Request& request, std::string_view source, std::string_view event,
                            http::Response response, const http::Responder& respond, std::string_view note) {
   const double latency = seconds_since(request.started);
   metrics_.request(source, event, response.status, latency);
-  boost::json::object fields{{"request_id", request.request_id},
-                             {"method", request.method},
-                             {"path", request.path},
-                             {"source", source},
-                             {"event", event},
-                             {"status", response.status},
-                             {"latency_ms", std::round(latency * 1e5) / 100.0}};
-  if (!note.empty()) fields["detail"] = note;
-  if (response.status >= 500) {
-    log::warn("request", fields);
-  } else {
-    log::info("request", fields);
+  const log::Level level = response.status >= 500 ? log::Level::warn : log::Level::info;
+  if (log::enabled(level)) {
+    log::Fields fields;
+    fields.add("request_id", request.request_id)
+        .add("method", request.method)
+        .add("path", request.path)
+        .add("source", source)
+        .add("event", event)
+        .add("status", response.status)
+        .add("latency_ms", std::round(latency * 1e5) / 100.0);
+    if (!note.empty()) fields.add("detail", note);
+    log::write(level, "request", fields);
   }
   response.headers.emplace_back("X-Request-Id", request.request_id);
   respond(std::move(response));

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace fourkeys::parser {
@@ -43,24 +44,41 @@ class WebhookRouter : public http::Handler {
   void on_rejected(const http::Request& partial, int status, std::string_view reason) override;
 
  private:
-  struct Route;
+  // A request being handled, and once handed to Kafka, waiting for its
+  // acknowledgement. One allocation per request holds everything the
+  // answer needs. Whoever sets `done` first (the delivery report or the
+  // deadline sweep) answers and then releases the request; the sweep may
+  // hold the emptied object until its deadline.
+  struct Waiting {
+    std::atomic<bool> done{false};
+    http::Request request;
+    http::Responder respond;
+    std::string source;
+    std::string event;
+    http::Response accepted;  // the answer once Kafka has the message
+  };
+
   void handle_post(const Source& source, http::Request request, http::Responder respond);
-  void publish(KafkaMessage message, std::shared_ptr<http::Request> request, std::string source,
-               std::string event, http::Response accepted, http::Responder respond);
+  // Produces `message` and answers `waiting` (its `accepted` set) after
+  // Kafka's delivery report, or with 503 after the acknowledgement bound.
+  void publish(KafkaMessage message, std::shared_ptr<Waiting> waiting);
+  // True for the first caller only: it alone may then read `waiting`'s
+  // fields and must answer with answer_claimed.
+  static bool claim(Waiting& waiting) { return !waiting.done.exchange(true); }
+  // Answers with `response` and releases what the answer no longer needs.
+  // Requires claim(waiting) to have returned true to the caller.
+  void answer_claimed(Waiting& waiting, http::Response response, std::string_view note = {});
   void answer(const http::Request& request, std::string_view source, std::string_view event,
               http::Response response, const http::Responder& respond, std::string_view note = {});
+  // 503 with Retry-After.
+  http::Response unavailable(std::string_view why) const;
   const Source* detect_source(const http::Request& request) const;
 
-  // A delivery waiting for Kafka. Whoever sets `done` first (the delivery
-  // report or the deadline sweep) answers.
-  struct PendingAnswer {
-    std::atomic<bool> done{false};
-    std::function<void()> on_timeout;
-  };
   void sweep_deadlines();
 
   RouterSettings settings_;
   std::vector<std::unique_ptr<Source>> sources_;
+  std::unordered_map<std::string, const Source*> routes_;  // path -> source, from routes()
   EventProducer& producer_;
   ReceiverMetrics& metrics_;
   const std::string retry_after_;  // seconds, for 503 answers
@@ -69,7 +87,7 @@ class WebhookRouter : public http::Handler {
   // deadline order: a FIFO and one sweeping thread replace a timer per request.
   std::mutex deadlines_mutex_;
   std::condition_variable deadlines_cv_;
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PendingAnswer>>> deadlines_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<Waiting>>> deadlines_;
   bool stopping_ = false;
   std::thread sweeper_;
 };

@@ -4,6 +4,9 @@
 # Posts signed ~7 KB GitHub push deliveries with wrk (keep-alive, 32
 # connections) to
 #   1. fourkeys-bench-bare: reads the body, answers 202 (the ceiling)
+#   1b. the same with --read-buffer 16384: a whole request per read, as
+#      fourkeys-parser reads (Beast's default sizing reads 512 bytes at a
+#      time into a new buffer)
 #   2. fourkeys-parser: HMAC + parse + normalize + Kafka acknowledgement,
 #      default (info) logging, stderr redirected to a file
 #   3. fourkeys-parser as 2. with FOURKEYS_LOG_LEVEL=warn (what logging costs)
@@ -14,8 +17,8 @@
 # bench/RESULTS.md (replacing the previous one). See bench/README.md.
 #
 # Environment: DURATION (15, seconds per measured run), WARMUP (2),
-# CONNECTIONS (32), RUNS (default "bare1 receiver1 receiver1-warn receiver2
-# bare2"), SERVER_CPU (0), CLIENT_CPU (1), BUILD_DIR (build/),
+# CONNECTIONS (32), RUNS (default "bare1 bare1-sized receiver1 receiver1-warn
+# receiver2 bare2"), SERVER_CPU (0), CLIENT_CPU (1), BUILD_DIR (build/),
 # WAIT_IDLE (0: seconds to wait, at most, for the 1-minute load average to
 # drop below MAX_LOAD (0.6) before measuring), RESULTS_FILE
 # (bench/RESULTS.md; "-" writes none), KEEP_WORKDIR (0), PROFILE (0; 1
@@ -36,7 +39,7 @@ COMMAND+=" bench/receiver.sh"
 DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
-RUNS="${RUNS:-bare1 receiver1 receiver1-warn receiver2 bare2}"
+RUNS="${RUNS:-bare1 bare1-sized receiver1 receiver1-warn receiver2 bare2}"
 SERVER_CPU="${SERVER_CPU:-0}"
 CLIENT_CPU="${CLIENT_CPU:-1}"
 BUILD_DIR="${BUILD_DIR:-$FOURKEYS_ROOT/build}"
@@ -158,11 +161,12 @@ wait_for_line() {  # <file> <seconds>
   return 1
 }
 
-start_bare() {  # <threads> <cores or "">
-  local out="$WORK/bare.stdout"
+start_bare() {  # <threads> <cores or ""> [more fourkeys-bench-bare options...]
+  local out="$WORK/bare.stdout" threads="$1" cores="$2"
+  shift 2
   : >"$out"
   # shellcheck disable=SC2046
-  $(pinned "$2") "$BARE" --listen 127.0.0.1:0 --threads "$1" >"$out" 2>"$WORK/bare.log" &
+  $(pinned "$cores") "$BARE" --listen 127.0.0.1:0 --threads "$threads" "$@" >"$out" 2>"$WORK/bare.log" &
   SERVER_PID=$!
   PORT="$(wait_for_line "$out" 10)" || die "fourkeys-bench-bare did not start; see $WORK/bare.log"
 }
@@ -228,8 +232,11 @@ measure() {  # <run> <server kind> <threads> <server cores> <client cores> [log 
   log "$RUN: $kind, $threads thread(s), server on ${server_cores:-any core}, wrk on ${client_cores:-any core}"
   # The embedded Kafka goes where wrk goes.
   taskset -a -p -c "${client_cores:-0-$(($(nproc) - 1))}" "$DEVKAFKA_PID" >/dev/null
-  if [ "$kind" = bare ]; then start_bare "$threads" "$server_cores"
-  else start_receiver "$threads" "$server_cores" "$level"; fi
+  case "$kind" in
+    bare) start_bare "$threads" "$server_cores" ;;
+    bare-sized) start_bare "$threads" "$server_cores" --read-buffer 16384 ;;
+    *) start_receiver "$threads" "$server_cores" "$level" ;;
+  esac
   sanity_check
   run_wrk "$client_cores" "$WARMUP" "$WORK/$RUN.warmup"
   local s0 k0 s1 k1 t0 t1 c0 c1
@@ -252,6 +259,7 @@ measure() {  # <run> <server kind> <threads> <server cores> <client cores> [log 
   wall="$(calc %.3f "$t1 - $t0")"
   wrk_cpu="$(awk '{print $1 + $2}' "$WORK/$RUN.time")"
   RESULT["$RUN.server_cpu"]="$(calc %.0f "100 * ($s1 - $s0) / $wall")"
+  RESULT["$RUN.cpu_us"]="$(calc %.1f "1e6 * ($s1 - $s0) / ${RESULT[$RUN.requests]}")"
   RESULT["$RUN.kafka_cpu"]="$(calc %.0f "100 * ($k1 - $k0) / $wall")"
   RESULT["$RUN.wrk_cpu"]="$(calc %.0f "100 * $wrk_cpu / $wall")"
   RESULT["$RUN.busy_server"]="$(busy_percent "$SERVER_CPU" "$c0" "$c1")"
@@ -278,6 +286,7 @@ start_devkafka "$DEVKAFKA" "$WORK/devkafka.log"
 for run in $RUNS; do
   case "$run" in
     bare1) measure bare1 bare 1 "$SERVER_CPU" "$CLIENT_CPU" ;;
+    bare1-sized) measure bare1-sized bare-sized 1 "$SERVER_CPU" "$CLIENT_CPU" ;;
     receiver1) measure receiver1 receiver 1 "$SERVER_CPU" "$CLIENT_CPU" info ;;
     receiver1-warn) measure receiver1-warn receiver 1 "$SERVER_CPU" "$CLIENT_CPU" warn ;;
     receiver2) measure receiver2 receiver 2 "" "" info ;;
@@ -300,13 +309,17 @@ report() {
   echo "- versions: librdkafka $(pkg-config --modversion rdkafka 2>/dev/null || version librdkafka1), Boost $(version libboost1.81-dev), $(g++ --version | head -n1), wrk $(version wrk); build type ${BUILD_TYPE:-?}"
   echo "- load: $BODY_COUNT signed push deliveries of $BODY_SIZES bytes from github/push/to-default-branch.drone-go-scm.json, keep-alive, $CONNECTIONS connections"
   echo
-  echo "| run | server | threads | server cores | wrk + devkafka cores | log level | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | 2xx not accepted | socket errors | server CPU % | wrk CPU % | devkafka CPU % | core $SERVER_CPU / core $CLIENT_CPU busy % |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| run | server | threads | server cores | wrk + devkafka cores | log level | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | 2xx not accepted | socket errors | server CPU % | server CPU µs/req | wrk CPU % | devkafka CPU % | core $SERVER_CPU / core $CLIENT_CPU busy % |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   local run
   for run in $RUNS; do
     IFS='|' read -r kind threads sc cc level <<<"${RESULT[$run.desc]}"
-    if [ "$kind" = bare ]; then kind=fourkeys-bench-bare; level=-; else kind=fourkeys-parser; fi
-    echo "| $run | $kind | $threads | $sc | $cc | $level | ${RESULT[$run.rps]} | ${RESULT[$run.p50_ms]} | ${RESULT[$run.p90_ms]} | ${RESULT[$run.p99_ms]} | ${RESULT[$run.max_ms]} | ${RESULT[$run.non2xx]} | ${RESULT[$run.not_accepted]} | ${RESULT[$run.socket_errors]} | ${RESULT[$run.server_cpu]} | ${RESULT[$run.wrk_cpu]} | ${RESULT[$run.kafka_cpu]} | ${RESULT[$run.busy_server]} / ${RESULT[$run.busy_client]} |"
+    case "$kind" in
+      bare) kind=fourkeys-bench-bare; level=- ;;
+      bare-sized) kind="fourkeys-bench-bare --read-buffer 16384"; level=- ;;
+      *) kind=fourkeys-parser ;;
+    esac
+    echo "| $run | $kind | $threads | $sc | $cc | $level | ${RESULT[$run.rps]} | ${RESULT[$run.p50_ms]} | ${RESULT[$run.p90_ms]} | ${RESULT[$run.p99_ms]} | ${RESULT[$run.max_ms]} | ${RESULT[$run.non2xx]} | ${RESULT[$run.not_accepted]} | ${RESULT[$run.socket_errors]} | ${RESULT[$run.server_cpu]} | ${RESULT[$run.cpu_us]} | ${RESULT[$run.wrk_cpu]} | ${RESULT[$run.kafka_cpu]} | ${RESULT[$run.busy_server]} / ${RESULT[$run.busy_client]} |"
   done
   echo
   if [ -n "${RESULT[bare1.rps]:-}" ] && [ -n "${RESULT[receiver1.rps]:-}" ]; then
@@ -321,6 +334,10 @@ report() {
     echo "- ratio receiver/bare: **$ratio** ($([ "$ok_ratio" = 1 ] && echo ok || echo missed))"
     echo "- receiver p99: **${RESULT[receiver1.p99_ms]} ms** ($([ "$ok_p99" = 1 ] && echo ok || echo missed))"
     echo "- receiver non-2xx: **${RESULT[receiver1.non2xx]}**, 2xx not accepted ${RESULT[receiver1.not_accepted]}, socket errors ${RESULT[receiver1.socket_errors]} ($([ "$ok_err" = 1 ] && echo ok || echo missed))"
+  fi
+  if [ -n "${RESULT[bare1-sized.rps]:-}" ] && [ -n "${RESULT[receiver1.rps]:-}" ]; then
+    echo
+    echo "Against bare1-sized (the bare server reading a whole request per read, as the receiver does; not the goal's baseline): requests/s ratio $(calc %.3f "${RESULT[receiver1.rps]} / ${RESULT[bare1-sized.rps]}"), server CPU per request ${RESULT[bare1-sized.cpu_us]} µs against ${RESULT[receiver1.cpu_us]} µs (bare1: ${RESULT[bare1.cpu_us]:-?} µs)."
   fi
   if [ "$(calc %d "${LOAD_BEFORE%% *} >= $MAX_LOAD")" = 1 ]; then
     echo

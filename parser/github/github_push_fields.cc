@@ -3,6 +3,9 @@
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace fourkeys::parser {
 namespace {
@@ -155,26 +158,59 @@ class PushHandler {
     PushCommitFields* commit = open_.back().commit;
     switch (open_.back().frame) {
       case Frame::root:
-        if (key == "ref") return fields.ref.clear(), Slot::ref;
-        if (key == "before") return fields.before.clear(), Slot::before;
-        if (key == "after") return fields.after.clear(), Slot::after;
-        if (key == "deleted") return fields.deleted = false, Slot::deleted;
+        if (key == "ref") {
+          fields.ref.clear();
+          return Slot::ref;
+        }
+        if (key == "before") {
+          fields.before.clear();
+          return Slot::before;
+        }
+        if (key == "after") {
+          fields.after.clear();
+          return Slot::after;
+        }
+        if (key == "deleted") {
+          fields.deleted = false;
+          return Slot::deleted;
+        }
         if (key == "repository") {
           fields.repository_full_name.clear();
           fields.repository_pushed_at = nullptr;
           return Slot::repository;
         }
-        if (key == "commits") return fields.commits.clear(), Slot::commits;
-        if (key == "head_commit") return fields.head_commit.reset(), Slot::head_commit;
+        if (key == "commits") {
+          fields.commits.clear();
+          return Slot::commits;
+        }
+        if (key == "head_commit") {
+          fields.head_commit.reset();
+          return Slot::head_commit;
+        }
         return Slot::none;
       case Frame::repository:
-        if (key == "full_name") return fields.repository_full_name.clear(), Slot::full_name;
-        if (key == "pushed_at") return fields.repository_pushed_at = nullptr, Slot::pushed_at;
+        if (key == "full_name") {
+          fields.repository_full_name.clear();
+          return Slot::full_name;
+        }
+        if (key == "pushed_at") {
+          fields.repository_pushed_at = nullptr;
+          return Slot::pushed_at;
+        }
         return Slot::none;
       case Frame::commit:
-        if (key == "id") return commit->id.clear(), Slot::commit_id;
-        if (key == "timestamp") return commit->timestamp = nullptr, Slot::commit_timestamp;
-        if (key == "message") return commit->message.clear(), Slot::commit_message;
+        if (key == "id") {
+          commit->id.clear();
+          return Slot::commit_id;
+        }
+        if (key == "timestamp") {
+          commit->timestamp = nullptr;
+          return Slot::commit_timestamp;
+        }
+        if (key == "message") {
+          commit->message.clear();
+          return Slot::commit_message;
+        }
         if (key == "author") {
           commit->author_name.clear();
           commit->author_username.clear();
@@ -182,8 +218,14 @@ class PushHandler {
         }
         return Slot::none;
       case Frame::author:
-        if (key == "name") return commit->author_name.clear(), Slot::author_name;
-        if (key == "username") return commit->author_username.clear(), Slot::author_username;
+        if (key == "name") {
+          commit->author_name.clear();
+          return Slot::author_name;
+        }
+        if (key == "username") {
+          commit->author_username.clear();
+          return Slot::author_username;
+        }
         return Slot::none;
       case Frame::commits:
       case Frame::other: return Slot::none;

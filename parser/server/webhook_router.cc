@@ -13,7 +13,7 @@
 namespace fourkeys::parser {
 namespace {
 
-// How often, at most, the deadline sweep wakes up.
+// How often the deadline sweep wakes up while deliveries wait for Kafka.
 constexpr std::chrono::milliseconds kSweepInterval{10};
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -74,18 +74,23 @@ void WebhookRouter::sweep_deadlines() {
       deadlines_cv_.wait(lock);
       continue;
     }
+    // Deliveries Kafka has acknowledged leave at once, not at their
+    // deadline: a queue holding every delivery of the last ack_timeout
+    // would keep tens of thousands of objects alive under load.
+    while (!deadlines_.empty() && deadlines_.front().second->done.load()) deadlines_.pop_front();
+    if (deadlines_.empty()) continue;
     const auto now = std::chrono::steady_clock::now();
     if (deadlines_.front().first > now) {
-      // Under load the next deadline is a fraction of a millisecond after
-      // the last one: waking for each would cost a thread switch per
-      // request. Waking at most every kSweepInterval answers a timed-out
-      // delivery at most that much late.
-      deadlines_cv_.wait_until(lock, std::max(deadlines_.front().first, now + kSweepInterval));
+      // One wake-up per kSweepInterval, not one per delivery: under load
+      // deliveries arrive a fraction of a millisecond apart, and a thread
+      // switch for each would cost more than the sweep. A timed-out
+      // delivery is answered at most that much late.
+      deadlines_cv_.wait_until(lock, std::min(deadlines_.front().first, now + kSweepInterval));
       continue;
     }
     auto waiting = std::move(deadlines_.front().second);
     deadlines_.pop_front();
-    if (!claim(*waiting)) continue;  // already answered by its delivery report
+    if (!claim(*waiting)) continue;  // answered by its delivery report meanwhile
     lock.unlock();
     try {
       answer_claimed(*waiting, unavailable("Kafka did not acknowledge the event in time; retry later"),

@@ -47,8 +47,8 @@ class WebhookRouter : public http::Handler {
   // A request being handled, and once handed to Kafka, waiting for its
   // acknowledgement. One allocation per request holds everything the
   // answer needs. Whoever sets `done` first (the delivery report or the
-  // deadline sweep) answers and then releases the request; the sweep may
-  // hold the emptied object until its deadline.
+  // deadline sweep) answers and then releases the request; the sweep drops
+  // the emptied object on its next round.
   struct Waiting {
     std::atomic<bool> done{false};
     http::Request request;
@@ -84,7 +84,8 @@ class WebhookRouter : public http::Handler {
   const std::string retry_after_;  // seconds, for 503 answers
 
   // Every delivery gets the same acknowledgement bound, so arrival order is
-  // deadline order: a FIFO and one sweeping thread replace a timer per request.
+  // deadline order: a FIFO and one sweeping thread replace a timer per
+  // request. The sweep also drops answered deliveries from the front.
   std::mutex deadlines_mutex_;
   std::condition_variable deadlines_cv_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<Waiting>>> deadlines_;

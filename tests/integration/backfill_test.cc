@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kToken = "pd-api-token-7f3e";
+const std::string kToken = kPagerdutyApiToken;
 
 struct SeenRequest {
   std::string path;
@@ -173,7 +173,7 @@ struct BackfillRun {
 };
 
 BackfillRun run_backfill(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
-  const std::string log_path = temp_path("backfill") + ".log";
+  const std::string log_path = log_file("backfill");
   BackfillRun run;
   {
     ChildProcess p(backfill_binary(), args, env, false, log_path);

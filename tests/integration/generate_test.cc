@@ -28,7 +28,7 @@ std::map<std::string, std::string> secrets_env() {
 
 // Runs fourkeys-generate to its end; returns its exit status and stdout.
 std::pair<int, std::string> run_generate(const std::vector<std::string>& args) {
-  ChildProcess p(generate_binary(), args, secrets_env(), false, temp_path("generate") + ".log");
+  ChildProcess p(generate_binary(), args, secrets_env(), false, log_file("generate"));
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (std::chrono::steady_clock::now() < deadline) {

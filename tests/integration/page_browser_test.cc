@@ -143,7 +143,7 @@ TEST_CASE("the dashboard page shows the API's numbers in a real browser", "[page
 
   std::filesystem::create_directories(std::filesystem::path(kScreenshot).parent_path());
   std::filesystem::remove(kScreenshot);
-  const std::string log_path = temp_path("page-test") + ".log";
+  const std::string log_path = log_file("page-test");
   const std::string base = "http://127.0.0.1:" + std::to_string(worker.port());
   ChildProcess browser(node, {kBrowserDir + "/page_test.mjs", base, "acme/checkout", kScreenshot}, {}, false, log_path);
   std::string out;

@@ -46,7 +46,7 @@ class SeedService {
         std::vector<std::string>{"-m", "uvicorn", "--app-dir", fixtures_dir() + "/../peers", "seed_service:app",
                                  "--host", "127.0.0.1", "--port", std::to_string(port_), "--log-level", "warning",
                                  "--no-access-log"},
-        std::map<std::string, std::string>{{"DATABASE_URL", database_url}}, false, temp_path("seed-service") + ".log");
+        std::map<std::string, std::string>{{"DATABASE_URL", database_url}}, false, log_file("seed-service"));
   }
   unsigned short port() const { return port_; }
   HttpReply get(const std::string& target) { return client().request("GET", target); }

@@ -658,7 +658,7 @@ TEST_CASE("FOURKEYS_PARSERS and PARSERS limit the sources served; an unknown nam
     for (const auto& [setting, value] : {std::pair{"FOURKEYS_PARSERS", "github,bitbucket"},
                                          std::pair{"PARSERS", "bitbucket"}}) {
       INFO(setting);
-      const std::string log_path = temp_path("parser-unknown") + ".log";
+      const std::string log_path = log_file("parser-unknown");
       ChildProcess bad(parser_binary(), {},
                        {{"FOURKEYS_KAFKA_BROKERS", s.kafka.brokers()}, {"FOURKEYS_PARSER_LISTEN", "127.0.0.1:0"},
                         {setting, value}},

@@ -65,7 +65,7 @@ std::string day_time(int days_ago, const std::string& hhmmss) {
 int run_worker_once(const std::string& brokers, const std::string& url, const std::vector<std::string>& args) {
   std::vector<std::string> full = args;
   ChildProcess p(worker_binary(), full, {{"FOURKEYS_KAFKA_BROKERS", brokers}, {"FOURKEYS_DATABASE_URL", url}}, false,
-                 temp_path("worker-once") + ".log");
+                 log_file("worker-once"));
   return p.wait(120s);
 }
 

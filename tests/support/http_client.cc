@@ -1,5 +1,7 @@
 #include "tests/support/http_client.h"
 
+#include "tests/support/process.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -7,12 +9,31 @@
 #include <boost/beast/http.hpp>
 
 #include <cctype>
+#include <fstream>
+#include <mutex>
+#include <unistd.h>
 
 namespace fourkeys::testing {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+
+namespace {
+
+// Every answer a test gets is appended to the suite's answers file, which
+// secrets_not_leaked searches for configured secrets after the run.
+void record_answer(const HttpReply& reply) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::ofstream out(test_log_dir() + "/answers-" + std::to_string(::getpid()) + ".txt", std::ios::app);
+  out << "HTTP " << reply.status << "\n";
+  for (const auto& [name, value] : reply.headers) out << name << ": " << value << "\n";
+  out << "\n" << reply.body << "\n\n";
+}
+
+}  // namespace
+
 using tcp = asio::ip::tcp;
 
 std::string HttpReply::header(const std::string& name) const {
@@ -52,6 +73,7 @@ struct HttpClient::Impl {
     for (const auto& f : res) reply.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     reply.body = res.body();
     if (!res.keep_alive()) stream.reset();
+    record_answer(reply);
     return reply;
   }
 };

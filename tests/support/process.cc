@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -138,6 +139,17 @@ std::string devkafka_binary() { return FOURKEYS_DEVKAFKA_BINARY; }
 std::string temp_path(const std::string& stem) {
   static std::atomic<int> counter{0};
   return "/tmp/fourkeys-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
+std::string test_log_dir() {
+  const char* dir = std::getenv("FOURKEYS_TEST_LOG_DIR");
+  return dir && *dir ? dir : "/tmp";
+}
+
+std::string log_file(const std::string& stem) {
+  static std::atomic<int> counter{0};
+  return test_log_dir() + "/fourkeys-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) +
+         ".log";
 }
 
 std::string wait_for_file_line(const std::string& path, std::chrono::milliseconds timeout) {

@@ -49,6 +49,14 @@ std::string devkafka_binary();
 // A unique temporary file name under /tmp.
 std::string temp_path(const std::string& stem);
 
+// Where the suite's logs and answers go: FOURKEYS_TEST_LOG_DIR (CTest sets
+// it, and secrets_not_leaked reads everything there at the end of a run),
+// else /tmp.
+std::string test_log_dir();
+
+// A unique log file name in test_log_dir(), for a program's stderr.
+std::string log_file(const std::string& stem);
+
 // Waits for a file to exist and be non-empty, returns its first line.
 std::string wait_for_file_line(const std::string& path, std::chrono::milliseconds timeout);
 

@@ -23,7 +23,7 @@ EmbeddedKafka::EmbeddedKafka(bool own, bool control) {
   std::vector<std::string> args;
   if (control) args.push_back("--control-stdin");
   process_ = std::make_unique<ChildProcess>(devkafka_binary(), args, std::map<std::string, std::string>{},
-                                            control, temp_path("devkafka") + ".log");
+                                            control, log_file("devkafka"));
   brokers_ = process_->read_line(std::chrono::seconds(15));
 }
 
@@ -36,7 +36,7 @@ std::string EmbeddedKafka::command(const std::string& line) {
 ReceiverProcess::ReceiverProcess(const std::string& brokers, const std::map<std::string, std::string>& env,
                                  const std::vector<std::string>& args) {
   const std::string port_file = temp_path("parser-port");
-  log_path_ = temp_path("parser") + ".log";
+  log_path_ = log_file("parser");
   std::map<std::string, std::string> full = {
       {"FOURKEYS_KAFKA_BROKERS", brokers},
       {"FOURKEYS_PARSER_LISTEN", "127.0.0.1:0"},

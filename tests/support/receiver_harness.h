@@ -19,6 +19,13 @@ inline const std::string kGitlabToken = "gl-test-token";
 inline const std::string kPagerdutyOldSecret = "pd-old-secret";
 inline const std::string kPagerdutyNewSecret = "pd-new-secret";
 inline const std::string kApiToken = "api-test-token";
+// The PagerDuty REST API token fourkeys-backfill is given.
+inline const std::string kPagerdutyApiToken = "pd-api-token-7f3e";
+
+// Every secret above: none may appear in a log line or an answer
+// (secrets_not_leaked checks the whole suite's).
+inline const std::vector<std::string> kAllTestSecrets = {kGithubSecret, kGitlabToken, kPagerdutyOldSecret,
+                                                         kPagerdutyNewSecret, kApiToken, kPagerdutyApiToken};
 
 class EmbeddedKafka {
  public:

@@ -176,7 +176,7 @@ void TestDatabase::exec(const std::string& sql) const {
 WorkerProcess::WorkerProcess(const std::string& brokers, const std::string& database_url,
                              const std::vector<std::string>& extra_args) {
   const std::string port_file = temp_path("worker-port");
-  log_path_ = temp_path("worker") + ".log";
+  log_path_ = log_file("worker");
   std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--port-file", port_file};
   if (std::find(extra_args.begin(), extra_args.end(), "--batch-wait") == extra_args.end()) {
     args.insert(args.end(), {"--batch-wait", "50ms"});

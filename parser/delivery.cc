@@ -1,18 +1,15 @@
 #include "parser/delivery.h"
 
+#include <boost/beast/core/string.hpp>
+
 #include <cctype>
 
 namespace fourkeys::parser {
 
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
+  // Beast's ASCII-only comparison: std::tolower is a call per byte, and
+  // header names are looked up several times per delivery.
+  return boost::beast::iequals(a, b);
 }
 
 std::string_view Headers::get(std::string_view name) const {

@@ -130,11 +130,12 @@ stop_postgres() {
 # stdout line (the bootstrap servers). Sets DEVKAFKA_PID, FOURKEYS_KAFKA_BROKERS.
 start_devkafka() {
   local bin="$1" logfile="$2"
+  shift 2  # the rest: fourkeys-devkafka's own options
   local out="$logfile.stdout"
   : >"$out"
   # Its own session: a Ctrl-C in the terminal reaches the programs that use
   # Kafka first; the cleanup stops Kafka after them.
-  setsid "$bin" >"$out" 2>"$logfile" &
+  setsid "$bin" "$@" >"$out" 2>"$logfile" &
   DEVKAFKA_PID=$!
   local i
   for i in $(seq 1 100); do

@@ -116,6 +116,16 @@ struct Envelope {
   // form-encoded `payload=` field) or when `raw` holds no tree; empty
   // otherwise.
   std::string raw_text;
+
+  // Not written: what the service map matches on besides the repository
+  // and the service name (see service_map/service_resolver.h).
+  struct Origin {
+    std::string pagerduty_service_id;  // the PagerDuty service's id
+    std::string cdevents_source;       // the CDEvent's context.source (or ce-source)
+    std::string deployment_task;       // a GitHub deployment's task
+    std::string deployment_service;    // a GitHub deployment payload's "service"
+    std::string workflow;              // the GitHub workflow or check that deployed
+  } origin;
 };
 
 // The body's JSON text to write as the envelope's `raw`: raw_text, or else

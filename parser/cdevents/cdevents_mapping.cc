@@ -133,6 +133,8 @@ Outcome map_cdevent(const boost::json::value& cdevent, const CloudEventAttribute
   if (time.empty())
     return dead_letter(type, "context.timestamp (or ce-time) is missing or not a time");
   set_occurred_at(env, time);
+  env.origin.cdevents_source = string_at(cdevent, {"context", "source"});
+  if (env.origin.cdevents_source.empty()) env.origin.cdevents_source = attributes.source;
 
   const boost::json::value& subject = member(cdevent, "subject");
   if (is_change) {

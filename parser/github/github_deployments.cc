@@ -38,6 +38,19 @@ void read_markers(const boost::json::value& deployment, Deployment& out) {
   out.is_hotfix = flag(*payload, "hotfix", "is_hotfix");
 }
 
+// The "service" a deploy tool names in deployment.payload (an object or a
+// JSON string), for the service map's monorepo deployments.
+std::string payload_service(const boost::json::value& deployment) {
+  const auto* payload = json::find(deployment, {"payload"});
+  if (!payload) return {};
+  if (payload->is_string()) {
+    json::ParseError ignored_error;
+    const auto parsed = json::parse(payload->get_string(), ignored_error);
+    return parsed ? string_at(*parsed, {"service"}) : std::string();
+  }
+  return string_at(*payload, {"service"});
+}
+
 // Fields shared by both events, read from the payload's `deployment` object
 // (all empty when it is missing).
 Deployment read_deployment(const boost::json::value& payload, Envelope& env) {
@@ -50,6 +63,8 @@ Deployment read_deployment(const boost::json::value& payload, Envelope& env) {
   d.environment = string_at(deployment, {"environment"});
   d.started_at = envelope_time(json::find(deployment, {"created_at"}), env);
   read_markers(deployment, d);
+  env.origin.deployment_task = string_at(deployment, {"task"});
+  env.origin.deployment_service = payload_service(deployment);
   return d;
 }
 
@@ -151,6 +166,7 @@ Outcome map_deploy_run(const boost::json::value& payload, const GithubDeliveryCo
   d.sha = string_at(*run, {"head_sha"});
   d.status = *status;
   d.environment = configured->second;
+  env.origin.workflow = name;
   d.started_at = envelope_time(json::find(*run, {workflow ? "run_started_at" : "started_at"}), env);
   if (d.started_at.empty()) d.started_at = envelope_time(json::find(*run, {"created_at"}), env);
   d.finished_at = envelope_time(json::find(*run, {workflow ? "updated_at" : "completed_at"}), env);

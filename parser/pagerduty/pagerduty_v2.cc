@@ -70,6 +70,7 @@ Outcome normalize_v2(boost::json::value body, const Delivery& delivery,
 
   env.kind = Kind::incident;
   set_service(env, first_string(member(incident_json, "service"), {"name", "summary"}));
+  env.origin.pagerduty_service_id = first_string(member(incident_json, "service"), {"id"});
   set_occurred_at(env, occurred);
 
   Incident incident;

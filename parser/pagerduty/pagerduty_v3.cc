@@ -55,6 +55,7 @@ Outcome normalize_v3(boost::json::value body, const Delivery& delivery,
 
   env.kind = Kind::incident;
   set_service(env, first_string(member(data, "service"), {"summary", "name"}));
+  env.origin.pagerduty_service_id = first_string(member(data, "service"), {"id"});
   set_occurred_at(env, occurred.empty() ? created : occurred);
 
   Incident incident;

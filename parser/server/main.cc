@@ -136,6 +136,11 @@ int main(int argc, char** argv) {
   app.add_option("--github-deploy-workflows", deploy_workflows,
                  "GitHub workflow/check names whose completion is a deployment: name[=environment],...")
       ->envname("FOURKEYS_GITHUB_DEPLOY_WORKFLOWS");
+  std::string service_map_path;
+  app.add_option("--service-map", service_map_path,
+                 "YAML file naming services, teams, their repositories, PagerDuty services and environment "
+                 "aliases (examples/service-map.yaml); reloaded on SIGHUP")
+      ->envname("FOURKEYS_SERVICE_MAP");
   app.add_option("--log-level", log_level, "debug, info, warn, error")
       ->envname("FOURKEYS_LOG_LEVEL")->capture_default_str();
   auto* parsers_option =
@@ -175,6 +180,18 @@ int main(int argc, char** argv) {
   }
   server.server_name = "fourkeys-parser";
   router.deploy_workflows = parser::parse_deploy_workflows(deploy_workflows);
+  if (!service_map_path.empty()) {
+    // A bad map is refused at start, saying where; it is never half used.
+    try {
+      router.service_map = std::make_shared<parser::ServiceMapSlot>();
+      router.service_map->set(parser::ServiceMap::load_file(service_map_path));
+      log::info("service map loaded", {{"path", service_map_path},
+                                       {"services", static_cast<int>(router.service_map->get()->services().size())}});
+    } catch (const parser::ServiceMapError& e) {
+      log::error("service map refused", {{"error", e.what()}});
+      return 2;
+    }
+  }
 
   parser::SourceSettings sources;
   try {
@@ -214,11 +231,13 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Stop signals go to one waiting thread, not to whichever thread runs.
+  // Stop signals (and SIGHUP, which reloads the service map) go to one
+  // waiting thread, not to whichever thread runs.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   ProducerSettings producer_settings;
@@ -259,7 +278,22 @@ int main(int argc, char** argv) {
 
     std::thread signal_thread([&] {
       int sig = 0;
-      sigwait(&stop_signals, &sig);
+      for (;;) {
+        sigwait(&stop_signals, &sig);
+        if (sig != SIGHUP) break;
+        if (!router.service_map) {
+          log::info("SIGHUP: no service map to reload (FOURKEYS_SERVICE_MAP is not set)");
+          continue;
+        }
+        // The old map stays in use when the new file is refused.
+        try {
+          router.service_map->set(parser::ServiceMap::load_file(service_map_path));
+          log::info("service map reloaded", {{"path", service_map_path},
+                                             {"services", static_cast<int>(router.service_map->get()->services().size())}});
+        } catch (const parser::ServiceMapError& e) {
+          log::error("service map not reloaded; the previous one stays in use", {{"error", e.what()}});
+        }
+      }
       log::info("stopping: finishing requests in flight", {{"signal", sig}});
       http_server->stop();
     });

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "parser/server/kafka_record.h"
+#include "parser/service_map/service_resolver.h"
 
 #include <boost/json/serialize.hpp>
 
@@ -197,6 +198,10 @@ void WebhookRouter::handle_post(const Source& source, http::Request request, htt
   waiting->event = outcome.source_event;
   const std::string& source_name = waiting->source;
   const std::string& event = waiting->event;
+
+  if (outcome.disposition == Disposition::publish && settings_.service_map) {
+    if (const auto map = settings_.service_map->get()) apply_service_map(*map, outcome.envelope);
+  }
 
   switch (outcome.disposition) {
     case Disposition::publish: {

@@ -7,6 +7,7 @@
 #include "common/http_server.h"
 #include "common/kafka_producer.h"
 #include "parser/server/receiver_metrics.h"
+#include "parser/service_map/service_map.h"
 #include "parser/source.h"
 
 #include <atomic>
@@ -30,6 +31,10 @@ struct RouterSettings {
   bool insecure_no_auth = false;
   std::string incident_label = "Incident";
   std::vector<std::pair<std::string, std::string>> deploy_workflows;
+  // FOURKEYS_SERVICE_MAP, when set: applied to every envelope before it is
+  // published (services, teams, environment names). Shared with whoever
+  // reloads it.
+  std::shared_ptr<ServiceMapSlot> service_map;
 };
 
 class WebhookRouter : public http::Handler {

@@ -9,6 +9,7 @@
 // swaps a shared_ptr, so a delivery sees one map from start to end.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -91,6 +92,17 @@ class ServiceMap {
   std::unordered_map<std::string, std::size_t> by_cdevents_;
   std::unordered_map<std::string, std::string> aliases_;                    // alias -> canonical
   std::vector<std::string> counted_{"production"};
+};
+
+// The map in use, swapped whole when it is reloaded (SIGHUP): a reader
+// takes one map and keeps it for a whole delivery. Safe from any thread.
+class ServiceMapSlot {
+ public:
+  std::shared_ptr<const ServiceMap> get() const { return map_.load(); }
+  void set(std::shared_ptr<const ServiceMap> map) { map_.store(std::move(map)); }
+
+ private:
+  std::atomic<std::shared_ptr<const ServiceMap>> map_;
 };
 
 }  // namespace fourkeys::parser

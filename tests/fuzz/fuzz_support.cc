@@ -163,4 +163,14 @@ std::string replace_all(std::string text, std::string_view placeholder, std::str
   return text;
 }
 
+const parser::NormalizeOptions& fixed_options() {
+  static const parser::NormalizeOptions options = [] {
+    parser::NormalizeOptions made;
+    made.received_at_millis = 1700000000000;
+    made.deploy_workflows = parser::parse_deploy_workflows("Deploy production=production,Octocoders-linter=staging,CI");
+    return made;
+  }();
+  return options;
+}
+
 }  // namespace fourkeys::fuzz

@@ -60,4 +60,9 @@ bool istarts_with(std::string_view text, std::string_view prefix);
 // Replaces every `placeholder` in `text` with `value`.
 std::string replace_all(std::string text, std::string_view placeholder, std::string_view value);
 
+// The normalizers' options for every target: a fixed clock (the same input
+// gives the same envelope) and the fixtures' deploy workflow names, so that
+// GitHub's workflow_run / check_run deployments are reached.
+const parser::NormalizeOptions& fixed_options();
+
 }  // namespace fourkeys::fuzz

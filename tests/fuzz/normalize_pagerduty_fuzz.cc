@@ -5,23 +5,10 @@
 #include "parser/pagerduty/pagerduty_source.h"
 #include "tests/fuzz/fuzz_support.h"
 
-namespace {
-
-const fourkeys::parser::NormalizeOptions& options() {
-  static const fourkeys::parser::NormalizeOptions o = [] {
-    fourkeys::parser::NormalizeOptions made;
-    made.received_at_millis = 1700000000000;  // fixed: the same input gives the same envelope
-    return made;
-  }();
-  return o;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace fourkeys;
   const fuzz::Request request = fuzz::read_request(data, size, "/webhooks/pagerduty");
   const parser::Delivery delivery{request.path, request.headers, request.body};
-  fuzz::check_outcome(parser::normalize_pagerduty(delivery, options()), "pagerduty");
+  fuzz::check_outcome(parser::normalize_pagerduty(delivery, fuzz::fixed_options()), "pagerduty");
   return 0;
 }

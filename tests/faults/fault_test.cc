@@ -319,7 +319,7 @@ TEST_CASE("no delivery answered 2xx is lost or doubled under faults, and the tab
 
   auto run = [&](const std::string& name, const std::vector<std::function<void()>>& injected) {
     INFO(name);
-    Driver driver(p.port, deliveries(++seed, 4, 10), 35);
+    Driver driver(p.port, deliveries(++seed, 4, 6), 40);
     driver.start();
     std::vector<std::thread> threads;
     for (const auto& f : injected) threads.emplace_back(f);

@@ -126,7 +126,8 @@ stop_postgres() {
   fi
 }
 
-# start_devkafka <binary> <log>: runs the embedded Kafka, waits for its first
+# start_devkafka <binary> <log> [options...]: runs the embedded Kafka (with
+# fourkeys-devkafka options such as --partitions), waits for its first
 # stdout line (the bootstrap servers). Sets DEVKAFKA_PID, FOURKEYS_KAFKA_BROKERS.
 start_devkafka() {
   local bin="$1" logfile="$2"

@@ -49,6 +49,10 @@ std::string devkafka_binary();
 // A unique temporary file name under /tmp.
 std::string temp_path(const std::string& stem);
 
+// A TCP port on 127.0.0.1 nothing listens on now (the kernel's pick for
+// port 0). Throws when none can be had.
+unsigned short free_port();
+
 // Where the suite's logs and answers go: FOURKEYS_TEST_LOG_DIR (CTest sets
 // it, and secrets_not_leaked reads everything there at the end of a run),
 // else /tmp.

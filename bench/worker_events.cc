@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < n; ++i) {
         st.t += 60'000 + static_cast<EpochMillis>(rng() % 600'000);
         st.head = sha_of(static_cast<std::uint64_t>(s) << 32 | static_cast<std::uint64_t>(st.step), static_cast<std::uint64_t>(i) + seed);
-        change.commits.push_back({st.head, format_time(st.t), "dev", "change " + std::to_string(i)});
+        change.commits.push_back({st.head, format_time(st.t), "dev", "change " + std::to_string(i), {}});
       }
       ++st.step;
       change.after = st.head;

@@ -2,7 +2,9 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 
 namespace fourkeys::parser {
 
@@ -36,6 +38,27 @@ std::string media_type(const Headers& headers) {
     out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> normalization_headers(const Headers& headers) {
+  static constexpr std::string_view kRead[] = {
+      "x-github-event", "x-github-delivery", "x-gitlab-event", "x-gitlab-event-uuid",
+      "idempotency-key", "x-webhook-id", "user-agent",  // POST / tells GitHub by its user agent
+  };
+  std::vector<std::pair<std::string, std::string>> kept;
+  for (const auto& [name, value] : headers.all()) {
+    std::string lowered;
+    for (char c : name) lowered += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool read = lowered.starts_with("ce-") ||
+                      std::find(std::begin(kRead), std::end(kRead), lowered) != std::end(kRead);
+    if (read) kept.emplace_back(std::move(lowered), value);
+  }
+  const std::string media = media_type(headers);
+  if (!media.empty()) {
+    kept.emplace_back("content-type", media == "application/x-www-form-urlencoded" ? std::string("application/json")
+                                                                                     : std::string(headers.get("Content-Type")));
+  }
+  return kept;
 }
 
 }  // namespace fourkeys::parser

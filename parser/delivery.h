@@ -41,6 +41,14 @@ struct Delivery {
 // The media type of Content-Type, lowercased, parameters removed.
 std::string media_type(const Headers& headers);
 
+// The headers a normalizer reads (event names, delivery ids, CloudEvents
+// ce-* attributes, the content type), lower-cased, to be kept with the
+// envelope so that the delivery can be normalized again from its stored
+// JSON body. Never a credential (signatures, tokens, Authorization). A form
+// body's content type becomes application/json, because what is kept is the
+// JSON text of its `payload` field.
+std::vector<std::pair<std::string, std::string>> normalization_headers(const Headers& headers);
+
 // ASCII case-insensitive equality.
 bool iequals(std::string_view a, std::string_view b);
 

@@ -170,6 +170,7 @@ void write_change(JsonWriter& w, const Change& c) {
   w.optional("created_at", c.created_at);
   w.optional("merged_at", c.merged_at);
   w.optional("base_ref", c.base_ref);
+  if (!c.chain.empty()) write_strings(w, "chain", c.chain);
 }
 
 void write_deployment(JsonWriter& w, const Deployment& d) {
@@ -240,6 +241,17 @@ std::string serialize_envelope(const Envelope& e, std::string_view raw_json) {
   write_section(w, "deployment", e.deployment, write_deployment);
   write_section(w, "incident", e.incident, write_incident);
   write_strings(w, "defaults", e.defaults);
+  if (!e.part_of.empty()) w.string("part_of", e.part_of);
+  if (!e.delivery_path.empty()) {
+    w.begin_object("delivery");
+    w.string("path", e.delivery_path);
+    w.begin_object("headers");
+    for (const auto& [name, value] : e.delivery_headers) w.string(name, value);
+    w.end_object();
+    w.end_object();
+  }
+  // `raw` stays last: a reader can take the sender's body byte for byte as
+  // the text between `"raw":` and the final `}`.
   w.verbatim("raw", raw_json.empty() ? std::string_view("null") : raw_json);
   w.end_object();
   return out;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fourkeys::parser {
@@ -20,6 +21,10 @@ struct Commit {
   std::string time;    // RFC 3339 UTC with milliseconds
   std::string author;
   std::string title;   // first line of the message
+  // The repository paths the commit adds, modifies or removes, as the sender
+  // lists them (GitHub and GitLab pushes). Not written to the envelope: the
+  // service map splits a monorepo's push by them, and `raw` keeps them.
+  std::vector<std::string> files;
 };
 
 // A push (ref, before, after, commits) or a merged pull/merge request
@@ -34,6 +39,11 @@ struct Change {
   std::string created_at;
   std::string merged_at;
   std::string base_ref;
+  // Set when the service map split a monorepo's push (see
+  // service_resolver.h): every commit of the push, oldest first, while
+  // `commits` keeps only those that touched this service. Linking walks the
+  // whole chain from a deployed commit but counts only `commits`.
+  std::vector<std::string> chain;
 };
 
 struct Deployment {
@@ -108,6 +118,15 @@ struct Envelope {
   // Defaults taken because the sender left something out ("service",
   // "environment", "id", "zone", ...); listed in README and counted in /metrics.
   std::vector<std::string> defaults;
+  // Set on each part of a delivery the service map split into several
+  // envelopes (a monorepo's push): the id the whole delivery would have had.
+  std::string part_of;
+  // What normalizing the delivery again needs besides `raw` (fourkeys-worker
+  // --rebuild with a changed service map): the request path and the headers
+  // the normalizers read (normalization_headers in delivery.h); never
+  // credentials. Empty path: not kept (an envelope from an older receiver).
+  std::string delivery_path;
+  std::vector<std::pair<std::string, std::string>> delivery_headers;
   // The delivery's JSON body, unchanged: as a parsed tree in `raw`, or, from
   // normalizers that read their fields without building a tree (GitHub
   // push), as text in `raw_text` with `raw` left null.

@@ -19,7 +19,7 @@ TEST_CASE("serialize_envelope escapes sender text and writes every section", "[e
   e.signature = "01dc10d0c83e72ed246219cdd91669667fe2ca59";
   Change c;
   c.ref = "refs/heads/main";
-  c.commits.push_back({"abc1234", "2025-05-02T11:55:16.000Z", "Ann \"the\" Dev", "line\twith\x01control"});
+  c.commits.push_back({"abc1234", "2025-05-02T11:55:16.000Z", "Ann \"the\" Dev", "line\twith\x01control", {}});
   c.number = 42;
   e.change = c;
   e.defaults = {"zone"};
@@ -41,6 +41,50 @@ TEST_CASE("serialize_envelope escapes sender text and writes every section", "[e
   CHECK_FALSE(o.contains("deployment"));
   CHECK(text.find(",\"raw\":" + raw + "}") != std::string::npos);
   CHECK(testing::schema_errors(*v).empty());
+}
+
+TEST_CASE("a split push's chain, part_of and the kept delivery are written before raw", "[envelope]") {
+  Envelope e;
+  e.id = "github:d-1#cart";
+  e.part_of = "github:d-1";
+  e.source = "github";
+  e.source_event = "push";
+  e.kind = Kind::change;
+  e.service = "cart";
+  e.received_at = "2025-05-02T11:55:17.204Z";
+  e.occurred_at = "2025-05-02T11:55:16.000Z";
+  e.signature = "01dc10d0c83e72ed246219cdd91669667fe2ca59";
+  Change c;
+  c.commits.push_back({"b2", "2025-05-02T11:55:16.000Z", "Ann", "cart fix", {"services/cart/x"}});
+  c.chain = {"a1", "b2"};
+  e.change = c;
+  e.delivery_path = "/webhooks/github";
+  e.delivery_headers = {{"x-github-event", "push"}, {"content-type", "application/json"}};
+  const std::string text = serialize_envelope(e, R"({"ref":"r"})");
+
+  json::ParseError error;
+  const auto v = json::parse(text, error);
+  INFO(text);
+  REQUIRE(v);
+  const auto& o = v->as_object();
+  CHECK(o.at("part_of").as_string() == "github:d-1");
+  CHECK(o.at("change").at("chain").as_array().size() == 2);
+  CHECK_FALSE(o.at("change").at("commits").at(0).as_object().contains("files"));
+  CHECK(o.at("delivery").at("path").as_string() == "/webhooks/github");
+  CHECK(o.at("delivery").at("headers").at("x-github-event").as_string() == "push");
+  CHECK(text.ends_with(R"(,"raw":{"ref":"r"}})"));
+  CHECK(testing::schema_errors(*v).empty());
+
+  // Without them the members are left out, not null.
+  e.part_of.clear();
+  e.change->chain.clear();
+  e.delivery_path.clear();
+  const auto plain = json::parse(serialize_envelope(e, "{}"), error);
+  REQUIRE(plain);
+  CHECK_FALSE(plain->as_object().contains("part_of"));
+  CHECK_FALSE(plain->as_object().contains("delivery"));
+  CHECK_FALSE(plain->at("change").as_object().contains("chain"));
+  CHECK(testing::schema_errors(*plain).empty());
 }
 
 TEST_CASE("bytes that are not UTF-8 become U+FFFD so the envelope stays JSON", "[envelope]") {

@@ -312,7 +312,11 @@ class Reader {
 void read_change(const boost::json::object& change, DecodedEvent& e, Reader& r) {
   const auto* commits = Reader::array(change, "commits");
   const bool has_commits = commits && !commits->empty();
-  if (has_commits || !Reader::text(change, "after").empty()) {
+  // A push the service map split by service: the chain is the push's own
+  // order of commits, for linking; `commits` only this service's changes.
+  const auto* chain = Reader::array(change, "chain");
+  const bool has_chain = chain && !chain->empty();
+  if (has_commits || has_chain || !Reader::text(change, "after").empty()) {
     PushRow push;
     push.event_id = e.id;
     push.repository = e.repository;
@@ -337,8 +341,14 @@ void read_change(const boost::json::object& change, DecodedEvent& e, Reader& r) 
         row.repository = e.repository;
         row.author = Reader::string(*commit, "author");
         row.title = Reader::string(*commit, "title");
-        push.commit_shas.push_back(row.change_id);
+        if (!has_chain) push.commit_shas.push_back(row.change_id);
         e.changes.push_back(std::move(row));
+      }
+    }
+    if (has_chain) {
+      push.commit_shas.reserve(chain->size());
+      for (const auto& sha : *chain) {
+        if (const auto* text = sha.if_string()) push.commit_shas.emplace_back(text->data(), text->size());
       }
     }
     e.push = std::move(push);

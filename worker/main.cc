@@ -1,8 +1,10 @@
 // fourkeys-worker: consumes the events topic, stores every event exactly
 // once in Postgres and keeps the DORA tables up to date. Also
 // `--migrate-only` (apply the schema and exit) and `--rebuild` (recompute
-// every derived table from events_raw). Every setting is a flag and an
-// environment variable (--help lists both with defaults).
+// every derived table from events_raw; with a service map or
+// `--renormalize`, events_raw's deliveries are normalized again first).
+// Every setting is a flag and an environment variable (--help lists both
+// with defaults).
 
 #include "common/http_server.h"
 #include "common/kafka_producer.h"
@@ -20,6 +22,8 @@
 #include "worker/kafka_dead_letters.h"
 #include "worker/migrations.h"
 #include "worker/rebuild.h"
+#include "worker/renormalize.h"
+#include "parser/service_map/service_map.h"
 #include "worker/service_cache.h"
 #include "worker/worker_metrics.h"
 
@@ -83,7 +87,8 @@ std::unique_ptr<http::Server> rebuild_endpoints(const std::string& listen, Worke
   }
 }
 
-int run_rebuild(Database& database, const LinkSettings& link, const std::string& listen) {
+int run_rebuild(Database& database, const LinkSettings& link, const std::string& listen,
+                const DeliveryRenormalizer* renormalizer) {
   const bool tty = isatty(STDERR_FILENO);
   const auto started = std::chrono::steady_clock::now();
   WorkerMetrics metrics;
@@ -107,11 +112,14 @@ int run_rebuild(Database& database, const LinkSettings& link, const std::string&
                      total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0);
         std::fflush(stderr);
       }
-    });
+    }, renormalizer);
     if (tty) std::fprintf(stderr, "\n");
     log::info("rebuild done", {{"events", static_cast<std::int64_t>(stats.events)},
                                {"services", static_cast<std::int64_t>(stats.services)},
                                {"undecodable", static_cast<std::int64_t>(stats.undecodable)},
+                               {"renormalized", static_cast<std::int64_t>(stats.renormalized)},
+                               {"kept_as_stored", static_cast<std::int64_t>(stats.kept)},
+                               {"dropped", static_cast<std::int64_t>(stats.dropped)},
                                {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
     return 0;
   } catch (const std::exception& e) {
@@ -187,6 +195,20 @@ int main(int argc, char** argv) {
       ->envname("FOURKEYS_MIGRATE_TIMEOUT")->capture_default_str();
   app.add_flag("--migrate-only", migrate_only, "apply the schema migrations and exit");
   app.add_flag("--rebuild", rebuild, "recompute every derived table from events_raw and exit");
+  bool renormalize = false;
+  app.add_flag("--renormalize", renormalize,
+               "with --rebuild: normalize every stored delivery again (done anyway when a service map is set)");
+  RenormalizeSettings renormalize_settings;
+  std::string service_map_path, deploy_workflows;
+  app.add_option("--service-map", service_map_path,
+                 "the receiver's service map; --rebuild re-derives services, teams and environments with it")
+      ->envname("FOURKEYS_SERVICE_MAP");
+  app.add_option("--incident-label", renormalize_settings.incident_label,
+                 "as the receiver's, for --rebuild with a service map or --renormalize")
+      ->envname("FOURKEYS_INCIDENT_LABEL")->capture_default_str();
+  app.add_option("--github-deploy-workflows", deploy_workflows,
+                 "as the receiver's, for --rebuild with a service map or --renormalize")
+      ->envname("FOURKEYS_GITHUB_DEPLOY_WORKFLOWS");
   app.add_option("--log-level", log_level, "debug, info, warn, error")
       ->envname("FOURKEYS_LOG_LEVEL")->capture_default_str();
   app.add_option("--port-file", port_file, "write the bound HTTP port to this file once listening");
@@ -219,7 +241,20 @@ int main(int argc, char** argv) {
   Database database(database_url);
   if (!migrate_with_retry(database, migrate_wait)) return 1;
   if (migrate_only) return 0;
-  if (rebuild) return run_rebuild(database, link, listen);
+  if (rebuild) {
+    if (!service_map_path.empty() || renormalize) {
+      try {
+        if (!service_map_path.empty()) renormalize_settings.service_map = parser::ServiceMap::load_file(service_map_path);
+      } catch (const parser::ServiceMapError& e) {
+        log::error("service map refused", {{"error", e.what()}});
+        return 1;
+      }
+      renormalize_settings.deploy_workflows = parser::parse_deploy_workflows(deploy_workflows);
+      const DeliveryRenormalizer renormalizer(renormalize_settings);
+      return run_rebuild(database, link, listen, &renormalizer);
+    }
+    return run_rebuild(database, link, listen, nullptr);
+  }
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

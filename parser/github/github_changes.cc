@@ -27,6 +27,9 @@ std::optional<Commit> read_commit(const PushCommitFields& c, Envelope& env) {
   commit.time = envelope_time(&c.timestamp, env);
   commit.author = c.author_name.empty() ? c.author_username : c.author_name;
   commit.title = first_line(c.message);
+  for (const auto* list : {&c.added, &c.modified, &c.removed}) {
+    commit.files.insert(commit.files.end(), list->begin(), list->end());
+  }
   return commit;
 }
 

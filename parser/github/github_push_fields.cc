@@ -20,6 +20,7 @@ enum class Frame {
   commits,     // payload.commits
   commit,      // an element of payload.commits, or payload.head_commit
   author,      // <commit>.author
+  files,       // <commit>.added, .modified or .removed
   other,       // anything not read
 };
 
@@ -41,6 +42,9 @@ enum class Slot {
   commit_author,
   author_name,
   author_username,
+  commit_added,
+  commit_modified,
+  commit_removed,
 };
 
 // basic_parser's handler. Never fails: every error comes from the parser
@@ -84,8 +88,17 @@ class PushHandler {
   bool on_object_end(std::size_t, error_code&) { return close(); }
 
   bool on_array_begin(error_code&) {
-    const bool commits = !open_.empty() && take_slot() == Slot::commits;
-    open_.push_back({commits ? Frame::commits : Frame::other, nullptr});
+    PushCommitFields* commit = open_.empty() ? nullptr : open_.back().commit;
+    Frame frame = Frame::other;
+    std::vector<std::string>* files = nullptr;
+    switch (open_.empty() ? Slot::none : take_slot()) {
+      case Slot::commits: frame = Frame::commits; break;
+      case Slot::commit_added: frame = Frame::files; files = &commit->added; break;
+      case Slot::commit_modified: frame = Frame::files; files = &commit->modified; break;
+      case Slot::commit_removed: frame = Frame::files; files = &commit->removed; break;
+      default: break;
+    }
+    open_.push_back({frame, frame == Frame::files ? commit : nullptr, files});
     return true;
   }
   bool on_array_end(std::size_t, error_code&) { return close(); }
@@ -110,6 +123,12 @@ class PushHandler {
     return true;
   }
   bool on_string(string_view last, std::size_t, error_code&) {
+    if (!open_.empty() && open_.back().frame == Frame::files) {
+      if (!file_open_) open_.back().files->emplace_back();
+      open_.back().files->back().append(last.data(), last.size());
+      file_open_ = false;
+      return true;
+    }
     if (std::string* target = string_target()) {
       target->append(last.data(), last.size());
       if (time_target_) *time_target_ = boost::json::string_view(*target);
@@ -141,6 +160,7 @@ class PushHandler {
   struct Open {
     Frame frame;
     PushCommitFields* commit;  // the commit being read (Frame::commit and below)
+    std::vector<std::string>* files = nullptr;  // Frame::files: the list being read
   };
 
   Slot take_slot() { return std::exchange(slot_, Slot::none); }
@@ -216,6 +236,18 @@ class PushHandler {
           commit->author_username.clear();
           return Slot::commit_author;
         }
+        if (key == "added") {
+          commit->added.clear();
+          return Slot::commit_added;
+        }
+        if (key == "modified") {
+          commit->modified.clear();
+          return Slot::commit_modified;
+        }
+        if (key == "removed") {
+          commit->removed.clear();
+          return Slot::commit_removed;
+        }
         return Slot::none;
       case Frame::author:
         if (key == "name") {
@@ -228,6 +260,7 @@ class PushHandler {
         }
         return Slot::none;
       case Frame::commits:
+      case Frame::files:
       case Frame::other: return Slot::none;
     }
     return Slot::none;
@@ -236,6 +269,14 @@ class PushHandler {
   // Where the parts of the current string value go, or nullptr when it is
   // not read. A time is collected as text and stored on its last part.
   std::string* string_target() {
+    if (!open_.empty() && open_.back().frame == Frame::files) {
+      // A path in parts: the first part starts a new element.
+      if (!file_open_) {
+        open_.back().files->emplace_back();
+        file_open_ = true;
+      }
+      return &open_.back().files->back();
+    }
     PushCommitFields* commit = open_.empty() ? nullptr : open_.back().commit;
     switch (slot_) {
       case Slot::ref: return &fields.ref;
@@ -272,6 +313,7 @@ class PushHandler {
 
   std::vector<Open> open_;
   Slot slot_ = Slot::none;
+  bool file_open_ = false;                   // a path that arrives in parts
   std::string key_;                          // a key that arrives in parts
   std::string time_text_;                    // a time string that is being read
   boost::json::value* time_target_ = nullptr;  // where time_text_ goes

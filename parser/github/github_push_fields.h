@@ -26,6 +26,11 @@ struct PushCommitFields {
   std::string author_name;
   std::string author_username;
   std::string message;
+  // The paths in `added`, `modified` and `removed` (string elements only),
+  // which split a monorepo's push by service.
+  std::vector<std::string> added;
+  std::vector<std::string> modified;
+  std::vector<std::string> removed;
 };
 
 // What map_push reads, with the meaning json::find over the parsed body

@@ -29,8 +29,22 @@ boost::json::value time_at(const boost::json::value& v, std::initializer_list<st
   return *found;
 }
 
+// String elements of an array, as the file lists are kept.
+std::vector<std::string> strings_at(const boost::json::value& v, std::string_view key) {
+  std::vector<std::string> out;
+  if (const auto* found = json::find(v, {key}); found && found->is_array()) {
+    for (const auto& element : found->get_array()) {
+      if (element.is_string()) out.emplace_back(element.get_string());
+    }
+  }
+  return out;
+}
+
 PushCommitFields commit_from_tree(const boost::json::value& c) {
   PushCommitFields out;
+  out.added = strings_at(c, "added");
+  out.modified = strings_at(c, "modified");
+  out.removed = strings_at(c, "removed");
   out.id = text_at(c, {"id"});
   out.timestamp = time_at(c, {"timestamp"});
   out.author_name = text_at(c, {"author", "name"});
@@ -60,8 +74,14 @@ PushFields fields_from_tree(const boost::json::value& payload) {
 }
 
 std::string describe(const PushCommitFields& c) {
+  std::string files;
+  for (const auto* list : {&c.added, &c.modified, &c.removed}) {
+    files += "[";
+    for (const auto& path : *list) files += path + ";";
+    files += "]";
+  }
   return "{id=" + c.id + " timestamp=" + boost::json::serialize(c.timestamp) + " author=" + c.author_name +
-         "/" + c.author_username + " message=" + c.message + "}";
+         "/" + c.author_username + " message=" + c.message + " files=" + files + "}";
 }
 
 std::string describe(const PushFields& f) {
@@ -108,6 +128,10 @@ TEST_CASE("read_push_fields: duplicates, other kinds and look-alike keys read as
       R"({"head_commit":null,"head_commit":{"id":"2"}})",
       R"({"commits":[{"id":"1","id":"2","author":{"name":"a"},"author":{"username":"b"}}]})",
       R"({"commits":[{"author":{"name":"a","name":7,"username":"u"},"timestamp":"x","timestamp":{}}]})",
+      // file lists: strings only, the last duplicate list wins, other kinds count as empty
+      R"({"commits":[{"id":"1","added":["a/x","b/y"],"modified":["c"],"removed":[]}]})",
+      R"({"commits":[{"id":"1","added":["a"],"added":["b",2,null,["n"],{"x":"y"}],"modified":"m"}]})",
+      R"({"head_commit":{"id":"h","removed":["r\u00e9/\"q\""],"modified":{"0":"no"}},"x":{"added":["no"]}})",
       // elements and values of other kinds
       R"({"commits":[1,"x",null,[{"id":"n"}],{"id":"ok","timestamp":1700000000},true]})",
       R"({"commits":[{"id":3,"message":["m"],"timestamp":1.5e9,"author":"a"}]})",
@@ -132,6 +156,7 @@ TEST_CASE("read_push_fields: long strings and keys arrive whole") {
   const std::string message(100000, 'm');
   const std::string key(5000, 'k');
   check_same_as_tree(R"({")" + key + R"(":1,"commits":[{"id":"x","message":")" + message + R"(\u00e9"}]})");
+  check_same_as_tree(R"({"commits":[{"id":"x","added":[")" + message + R"(","b"]}]})");
 }
 
 TEST_CASE("read_push_fields: fails where json::parse fails, with the same offset and message") {

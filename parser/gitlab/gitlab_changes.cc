@@ -24,6 +24,13 @@ std::vector<Commit> read_commits(Envelope& env) {
     commit.author = text_at(item, {"author", "name"});
     commit.title = text_at(item, {"title"});
     if (commit.title.empty()) commit.title = first_line(text_at(item, {"message"}));
+    for (const char* key : {"added", "modified", "removed"}) {
+      const auto* files = json::find(item, {key});
+      if (!files || !files->is_array()) continue;
+      for (const auto& path : files->get_array()) {
+        if (path.is_string()) commit.files.emplace_back(path.get_string());
+      }
+    }
     commits.push_back(std::move(commit));
   }
   return commits;

@@ -199,32 +199,46 @@ void WebhookRouter::handle_post(const Source& source, http::Request request, htt
   const std::string& source_name = waiting->source;
   const std::string& event = waiting->event;
 
-  if (outcome.disposition == Disposition::publish && settings_.service_map) {
-    if (const auto map = settings_.service_map->get()) apply_service_map(*map, outcome.envelope);
-  }
-
   switch (outcome.disposition) {
     case Disposition::publish: {
-      for (const auto& field : outcome.envelope.defaults) metrics_.default_taken(source_name, field);
-      // {"status":"accepted","id":...,"kind":...}, written without building an object.
+      Envelope& envelope = outcome.envelope;
+      for (const auto& field : envelope.defaults) metrics_.default_taken(source_name, field);
+      // The body is the request's, or raw_text (a form's payload field).
+      const std::string raw_text = std::move(envelope.raw_text);
+      const std::string_view raw_json = raw_text.empty() ? delivery.body : std::string_view(raw_text);
+      const auto map = settings_.service_map ? settings_.service_map->get() : nullptr;
+      const std::vector<Envelope> parts = envelopes_to_publish(std::move(envelope), delivery, map.get());
+      // {"status":"accepted","id":...,"kind":...}, written without building
+      // an object; a split delivery also lists its parts' ids.
+      const Envelope& first = parts.front();
       std::string& body = waiting->accepted.body;
       body = R"({"status":"accepted","id":)";
-      json::append_string(body, outcome.envelope.id);
+      json::append_string(body, first.part_of.empty() ? first.id : first.part_of);
       body += R"(,"kind":)";
-      json::append_string(body, to_string(outcome.envelope.kind));
+      json::append_string(body, to_string(first.kind));
+      if (!first.part_of.empty()) {
+        body += R"(,"parts":[)";
+        for (const Envelope& part : parts) {
+          if (&part != &first) body += ',';
+          json::append_string(body, part.id);
+        }
+        body += ']';
+      }
       body += '}';
       waiting->accepted.status = 202;
-      const std::string_view raw_json =
-          outcome.envelope.raw_text.empty() ? delivery.body : std::string_view(outcome.envelope.raw_text);
-      auto record = event_record(outcome.envelope, settings_.events_topic, raw_json);
-      return publish(std::move(record), std::move(waiting));
+      std::vector<KafkaMessage> records;
+      records.reserve(parts.size());
+      for (const Envelope& part : parts) records.push_back(event_record(part, settings_.events_topic, raw_json));
+      return publish(std::move(records), std::move(waiting));
     }
     case Disposition::dead_letter: {
       auto record = dead_letter_record(source_name, outcome.reason, delivery,
                                        format_time(options.received_at_millis), settings_.deadletter_topic);
       waiting->accepted = json_response(202, {{"status", "dead_lettered"}, {"reason", outcome.reason}});
       metrics_.dead_letter(source_name);
-      return publish(std::move(record), std::move(waiting));
+      std::vector<KafkaMessage> records;
+      records.push_back(std::move(record));
+      return publish(std::move(records), std::move(waiting));
     }
     case Disposition::ignored:
       metrics_.ignored(source_name, event);
@@ -243,7 +257,8 @@ http::Response WebhookRouter::unavailable(std::string_view why) const {
   return r;
 }
 
-void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<Waiting> waiting) {
+void WebhookRouter::publish(std::vector<KafkaMessage> messages, std::shared_ptr<Waiting> waiting) {
+  waiting->unacknowledged.store(messages.size());
   {
     std::lock_guard lock(deadlines_mutex_);
     const bool was_empty = deadlines_.empty();
@@ -251,27 +266,36 @@ void WebhookRouter::publish(KafkaMessage message, std::shared_ptr<Waiting> waiti
     if (was_empty) deadlines_cv_.notify_one();
   }
 
-  producer_.produce(std::move(message), [this, waiting = std::move(waiting)](const DeliveryResult& result) {
-    metrics_.kafka_delivery(std::chrono::duration<double>(result.latency).count(),
-                            result.status == DeliveryStatus::delivered);
-    if (!claim(*waiting)) return;  // the deadline sweep answered already
-    if (result.status == DeliveryStatus::delivered) {
-      return answer_claimed(*waiting, std::move(waiting->accepted));
-    }
-    if (result.status == DeliveryStatus::too_large) {
-      return answer_claimed(*waiting,
-                            http::json_error(413, "the event is larger than Kafka accepts (producer or broker "
-                                                  "message size limit)"),
-                            result.error);
-    }
-    std::string why;
-    switch (result.status) {
-      case DeliveryStatus::queue_full: why = "the Kafka producer queue is full; retry later"; break;
-      case DeliveryStatus::unavailable: why = "the Kafka producer is restarting; retry later"; break;
-      default: why = "Kafka did not take the event; retry later"; break;
-    }
-    answer_claimed(*waiting, unavailable(why), result.error);
-  });
+  for (KafkaMessage& message : messages) {
+    producer_.produce(std::move(message), [this, waiting](const DeliveryResult& result) {
+      on_delivery_report(waiting, result);
+    });
+  }
+}
+
+void WebhookRouter::on_delivery_report(const std::shared_ptr<Waiting>& waiting, const DeliveryResult& result) {
+  metrics_.kafka_delivery(std::chrono::duration<double>(result.latency).count(),
+                          result.status == DeliveryStatus::delivered);
+  if (result.status == DeliveryStatus::delivered && waiting->unacknowledged.fetch_sub(1) != 1) {
+    return;  // parts of the delivery still wait for Kafka
+  }
+  if (!claim(*waiting)) return;  // the deadline sweep, or a failed part, answered already
+  if (result.status == DeliveryStatus::delivered) {
+    return answer_claimed(*waiting, std::move(waiting->accepted));
+  }
+  if (result.status == DeliveryStatus::too_large) {
+    return answer_claimed(*waiting,
+                          http::json_error(413, "the event is larger than Kafka accepts (producer or broker "
+                                                "message size limit)"),
+                          result.error);
+  }
+  std::string why;
+  switch (result.status) {
+    case DeliveryStatus::queue_full: why = "the Kafka producer queue is full; retry later"; break;
+    case DeliveryStatus::unavailable: why = "the Kafka producer is restarting; retry later"; break;
+    default: why = "Kafka did not take the event; retry later"; break;
+  }
+  answer_claimed(*waiting, unavailable(why), result.error);
 }
 
 void WebhookRouter::answer_claimed(Waiting& waiting, http::Response response, std::string_view note) {

@@ -56,6 +56,7 @@ class WebhookRouter : public http::Handler {
   // the emptied object on its next round.
   struct Waiting {
     std::atomic<bool> done{false};
+    std::atomic<std::size_t> unacknowledged{0};  // messages Kafka has not yet acknowledged
     http::Request request;
     http::Responder respond;
     std::string source;
@@ -64,9 +65,13 @@ class WebhookRouter : public http::Handler {
   };
 
   void handle_post(const Source& source, http::Request request, http::Responder respond);
-  // Produces `message` and answers `waiting` (its `accepted` set) after
-  // Kafka's delivery report, or with 503 after the acknowledgement bound.
-  void publish(KafkaMessage message, std::shared_ptr<Waiting> waiting);
+  // Produces `messages` (one, or the parts of a delivery the service map
+  // split) and answers `waiting` (its `accepted` set) once Kafka has
+  // acknowledged every one, or with an error at the first that fails or
+  // after the acknowledgement bound. A sender retrying after an error
+  // publishes all parts again; their ids make the copies harmless.
+  void publish(std::vector<KafkaMessage> messages, std::shared_ptr<Waiting> waiting);
+  void on_delivery_report(const std::shared_ptr<Waiting>& waiting, const DeliveryResult& result);
   // True for the first caller only: it alone may then read `waiting`'s
   // fields and must answer with answer_claimed.
   static bool claim(Waiting& waiting) { return !waiting.done.exchange(true); }

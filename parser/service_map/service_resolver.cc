@@ -60,4 +60,72 @@ bool apply_service_map(const ServiceMap& map, Envelope& envelope) {
   return true;
 }
 
+namespace {
+
+// The services a push's commits are split between, or none when the
+// repository's services are not told apart by paths.
+std::vector<const MappedService*> path_services(const ServiceMap& map, const Envelope& e) {
+  if (!e.change || e.change->number || e.change->commits.empty()) return {};
+  if (e.source != "github" && e.source != "gitlab") return {};
+  auto candidates = map.services_of_repository(e.source, e.repository);
+  const bool by_paths = std::any_of(candidates.begin(), candidates.end(),
+                                    [](const MappedService* s) { return !s->paths.empty(); });
+  return by_paths ? candidates : std::vector<const MappedService*>{};
+}
+
+bool touches(const MappedService& service, const Commit& commit) {
+  if (commit.files.empty()) return true;
+  return std::any_of(commit.files.begin(), commit.files.end(),
+                     [&](const std::string& path) { return service.owns_path(path); });
+}
+
+}  // namespace
+
+std::vector<Envelope> resolve_services(const ServiceMap& map, Envelope envelope) {
+  const auto services = path_services(map, envelope);
+  apply_service_map(map, envelope);
+  std::vector<Envelope> parts;
+  if (services.empty()) {
+    parts.push_back(std::move(envelope));
+    return parts;
+  }
+  std::vector<std::string> chain;
+  chain.reserve(envelope.change->commits.size());
+  for (const Commit& c : envelope.change->commits) chain.push_back(c.sha);
+  parts.reserve(services.size());
+  for (const MappedService* service : services) {
+    Envelope part;
+    // The last part takes the original instead of copying it.
+    if (service == services.back()) {
+      part = std::move(envelope);
+    } else {
+      part = envelope;
+    }
+    std::vector<Commit> kept;
+    for (Commit& c : part.change->commits) {
+      if (touches(*service, c)) kept.push_back(std::move(c));
+    }
+    part.change->commits = std::move(kept);
+    part.change->chain = chain;
+    part.service = service->name;
+    part.team = service->team;
+    if (services.size() > 1) {
+      part.part_of = part.id;
+      part.id += "#" + service->name;
+    }
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
+std::vector<Envelope> envelopes_to_publish(Envelope envelope, const Delivery& delivery, const ServiceMap* map) {
+  envelope.delivery_path = std::string(delivery.path);
+  envelope.delivery_headers = normalization_headers(delivery.headers);
+  envelope.raw = RawJson();
+  if (map) return resolve_services(*map, std::move(envelope));
+  std::vector<Envelope> one;
+  one.push_back(std::move(envelope));
+  return one;
+}
+
 }  // namespace fourkeys::parser

@@ -3,8 +3,11 @@
 // Pure: the same map and envelope give the same result.
 #pragma once
 
+#include "parser/delivery.h"
 #include "parser/envelope.h"
 #include "parser/service_map/service_map.h"
+
+#include <vector>
 
 namespace fourkeys::parser {
 
@@ -23,5 +26,27 @@ namespace fourkeys::parser {
 // An envelope the map says nothing about keeps the normalizer's service
 // and no team. Returns true when a mapped service was found.
 bool apply_service_map(const ServiceMap& map, Envelope& envelope);
+
+// apply_service_map, then, for a push to a repository whose services are
+// told apart by paths (a monorepo), one envelope per service of that
+// repository, in the map's order:
+//   - `change.commits` keeps the commits with a file under one of the
+//     service's paths (a commit listing no files at all is kept by every
+//     service: nothing says where it belongs), so a commit touching two
+//     services belongs to both;
+//   - `change.chain` holds every commit of the push, so that a deployment
+//     of the service finds its commits behind pushes that touched only
+//     others (those parts have no commits and still carry the chain);
+//   - with several services, each part's id is "<id>#<service>" (stable:
+//     a redelivery gives the same ids) and `part_of` the delivery's id.
+// Anything else comes back as the one envelope apply_service_map made.
+std::vector<Envelope> resolve_services(const ServiceMap& map, Envelope envelope);
+
+// What is published for a delivery normalized into `envelope`: the envelope
+// keeps the delivery's path and normalization_headers (so that it can be
+// normalized again), then resolve_services with `map` when there is one.
+// `raw` is released: the caller writes the body text with
+// serialize_envelope, and takes `raw_text` out first if it needs it.
+std::vector<Envelope> envelopes_to_publish(Envelope envelope, const Delivery& delivery, const ServiceMap* map);
 
 }  // namespace fourkeys::parser

@@ -111,3 +111,114 @@ TEST_CASE("the service map names services and teams and canonical environments",
     CHECK(e.service == "acme/unmapped");
   }
 }
+
+namespace {
+
+Commit commit(const std::string& sha, std::vector<std::string> files) {
+  Commit c;
+  c.sha = sha;
+  c.files = std::move(files);
+  return c;
+}
+
+Envelope push(const std::string& source, const std::string& repository, std::vector<Commit> commits) {
+  Envelope e = event(source, repository, repository);
+  e.id = source + ":delivery-1";
+  e.kind = Kind::change;
+  e.change = Change{};
+  e.change->before = "b0";
+  e.change->after = commits.empty() ? "" : commits.back().sha;
+  e.change->commits = std::move(commits);
+  return e;
+}
+
+std::vector<std::string> shas(const Envelope& e) {
+  std::vector<std::string> out;
+  for (const auto& c : e.change->commits) out.push_back(c.sha);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a monorepo's push is split by the files its commits touch", "[service-map]") {
+  const auto map = ServiceMap::load_file(FOURKEYS_EXAMPLE_SERVICE_MAP);
+
+  const auto parts = resolve_services(
+      *map, push("github", "Acme/Shop",
+                 {commit("c1", {"services/checkout/api.go"}),
+                  commit("c2", {"services/cart/cart.go", "libs/payments/money.go"}),  // cart and checkout
+                  commit("c3", {"README.md"}),                                         // no service
+                  commit("c4", {}),                                                    // lists no files: all
+                  commit("c5", {"services/search/index.go"})}));
+  REQUIRE(parts.size() == 3);
+  // The map's order, each part its own stable id and key.
+  CHECK(parts[0].service == "checkout");
+  CHECK(parts[0].team == "payments");
+  CHECK(parts[0].id == "github:delivery-1#checkout");
+  CHECK(parts[1].service == "cart");
+  CHECK(parts[1].id == "github:delivery-1#cart");
+  CHECK(parts[2].service == "search");
+  CHECK(parts[2].team == "discovery");
+  CHECK(parts[2].id == "github:delivery-1#search");
+  for (const auto& p : parts) {
+    CHECK(p.part_of == "github:delivery-1");
+    CHECK(p.change->chain == std::vector<std::string>{"c1", "c2", "c3", "c4", "c5"});
+    CHECK(p.change->before == "b0");
+    CHECK(p.change->after == "c5");
+  }
+  CHECK(shas(parts[0]) == std::vector<std::string>{"c1", "c2", "c4"});
+  CHECK(shas(parts[1]) == std::vector<std::string>{"c2", "c4"});
+  CHECK(shas(parts[2]) == std::vector<std::string>{"c4", "c5"});
+
+  SECTION("a service no commit touched still gets the chain") {
+    const auto only_cart = resolve_services(*map, push("github", "acme/shop", {commit("d1", {"services/cart/x"})}));
+    REQUIRE(only_cart.size() == 3);
+    CHECK(only_cart[0].change->commits.empty());
+    CHECK(only_cart[0].change->chain == std::vector<std::string>{"d1"});
+    CHECK(shas(only_cart[1]) == std::vector<std::string>{"d1"});
+  }
+
+  SECTION("the same delivery gives the same parts") {
+    const auto again = resolve_services(
+        *map, push("github", "acme/shop", {commit("c1", {"services/checkout/api.go"})}));
+    CHECK(again[0].id == parts[0].id);
+  }
+
+  SECTION("a path prefix matches whole names only as written") {
+    const auto near = resolve_services(*map, push("github", "acme/shop", {commit("e1", {"services/checkoutx/y"})}));
+    CHECK(near[0].change->commits.empty());
+  }
+
+  SECTION("a path names a whole folder, with or without a trailing slash") {
+    const auto folders = ServiceMap::parse(
+        "services:\n  - name: cart\n    github: o/m\n    paths: [services/cart]\n"
+        "    deployments: {tasks: [cart]}\n"
+        "  - name: docs\n    github: o/m\n    paths: [./docs]\n    deployments: {tasks: [docs]}\n",
+        "inline");
+    const auto split = resolve_services(
+        *folders, push("github", "o/m",
+                       {commit("h1", {"services/cartography/x"}), commit("h2", {"services/cart/y"}),
+                        commit("h3", {"docs/index.md"}), commit("h4", {"docsx/a.md", "README.md"})}));
+    REQUIRE(split.size() == 2);
+    CHECK(shas(split[0]) == std::vector<std::string>{"h2"});
+    CHECK(shas(split[1]) == std::vector<std::string>{"h3"});
+  }
+
+  SECTION("pushes to other repositories, merges and deployments are not split") {
+    const auto other = resolve_services(*map, push("gitlab", "acme/web/storefront", {commit("f1", {"a"})}));
+    REQUIRE(other.size() == 1);
+    CHECK(other[0].service == "storefront");
+    CHECK(other[0].part_of.empty());
+    CHECK(other[0].change->chain.empty());
+
+    Envelope merge = push("github", "acme/shop", {commit("g1", {"services/cart/x"})});
+    merge.change->number = 7;
+    const auto merged = resolve_services(*map, std::move(merge));
+    REQUIRE(merged.size() == 1);
+    CHECK(merged[0].service == "acme/shop");
+
+    const auto deployed = resolve_services(*map, deployment("github", "acme/shop", "cart-production"));
+    REQUIRE(deployed.size() == 1);
+    CHECK(deployed[0].service == "cart");
+  }
+}

@@ -39,7 +39,7 @@ std::string push_envelope(const std::string& id, const std::string& service, con
   change.after = after;
   std::string latest;
   for (const auto& c : commits) {
-    change.commits.push_back({c.sha, normalized(c.time), "dev", "change " + c.sha});
+    change.commits.push_back({c.sha, normalized(c.time), "dev", "change " + c.sha, {}});
     latest = std::max(latest, normalized(c.time));
   }
   auto e = base(id, service, "push", parser::Kind::change, latest.empty() ? format_time(now_millis()) : latest);

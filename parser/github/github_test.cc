@@ -224,6 +224,8 @@ TEST_CASE("github push: to the default branch, commit time with a -07:00 offset"
   CHECK(env.change->commits[0].time == "2018-06-15T20:01:51.000Z");
   CHECK(env.change->commits[0].author == "Codertocat");
   CHECK(env.change->commits[0].title == "Update README");
+  // The files it touched, which split a monorepo's push by service.
+  CHECK(env.change->commits[0].files == std::vector<std::string>{"README.md"});
 }
 
 TEST_CASE("github push: a deleted tag is ignored") {

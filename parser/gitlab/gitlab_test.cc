@@ -138,6 +138,8 @@ TEST_CASE("push.go-gitlab: a change with both commits, times converted from +02:
   CHECK(first.title == "Merge branch 'some-feature' into 'master'");
   CHECK(env.change->commits[1].sha == "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
   CHECK(env.change->commits[1].title == "fixed readme");
+  // added, then modified, then removed: what splits a monorepo's push.
+  CHECK(first.files == std::vector<std::string>{"CHANGELOG", "app/controller/application.rb"});
   // occurred_at is the latest commit time.
   CHECK(env.occurred_at == "2012-01-03T21:36:29.000Z");
   CHECK_FALSE(env.change->number);

@@ -17,6 +17,7 @@
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <initializer_list>
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
   std::string service_map_path;
   app.add_option("--service-map", service_map_path,
                  "YAML file naming services, teams, their repositories, PagerDuty services and environment "
-                 "aliases (examples/service-map.yaml); reloaded on SIGHUP")
+                 "aliases (examples/service-map.yaml); reloaded on SIGHUP and when the file changes")
       ->envname("FOURKEYS_SERVICE_MAP");
   app.add_option("--log-level", log_level, "debug, info, warn, error")
       ->envname("FOURKEYS_LOG_LEVEL")->capture_default_str();
@@ -276,23 +277,44 @@ int main(int argc, char** argv) {
     log::info("listening", {{"listen", server.listen}, {"port", port}, {"kafka", brokers},
                             {"events_topic", router.events_topic}, {"sources", served_names}});
 
+    // The map is reloaded on SIGHUP, and when its file changes (checked
+    // every kMapCheckInterval: a Kubernetes ConfigMap or an editor replaces
+    // the file without anyone sending a signal).
+    const auto map_stamp = [&]() -> std::string {
+      std::error_code ec;
+      const auto time = std::filesystem::last_write_time(service_map_path, ec);
+      const auto size = std::filesystem::file_size(service_map_path, ec);
+      if (ec) return {};
+      return std::to_string(time.time_since_epoch().count()) + "/" + std::to_string(size);
+    };
+    std::string loaded_stamp = router.service_map ? map_stamp() : std::string();
+    const auto reload_map = [&](const char* why) {
+      loaded_stamp = map_stamp();
+      // The old map stays in use when the new file is refused.
+      try {
+        router.service_map->set(parser::ServiceMap::load_file(service_map_path));
+        log::info("service map reloaded", {{"path", service_map_path}, {"why", why},
+                                           {"services", static_cast<int>(router.service_map->get()->services().size())}});
+      } catch (const parser::ServiceMapError& e) {
+        log::error("service map not reloaded; the previous one stays in use", {{"error", e.what()}});
+      }
+    };
     std::thread signal_thread([&] {
+      constexpr timespec kMapCheckInterval{2, 0};
       int sig = 0;
       for (;;) {
-        sigwait(&stop_signals, &sig);
+        sig = router.service_map ? sigtimedwait(&stop_signals, nullptr, &kMapCheckInterval)
+                                 : sigwaitinfo(&stop_signals, nullptr);
+        if (sig < 0) {
+          if (router.service_map && map_stamp() != loaded_stamp) reload_map("file changed");
+          continue;
+        }
         if (sig != SIGHUP) break;
         if (!router.service_map) {
           log::info("SIGHUP: no service map to reload (FOURKEYS_SERVICE_MAP is not set)");
           continue;
         }
-        // The old map stays in use when the new file is refused.
-        try {
-          router.service_map->set(parser::ServiceMap::load_file(service_map_path));
-          log::info("service map reloaded", {{"path", service_map_path},
-                                             {"services", static_cast<int>(router.service_map->get()->services().size())}});
-        } catch (const parser::ServiceMapError& e) {
-          log::error("service map not reloaded; the previous one stays in use", {{"error", e.what()}});
-        }
+        reload_map("SIGHUP");
       }
       log::info("stopping: finishing requests in flight", {{"signal", sig}});
       http_server->stop();

@@ -1,7 +1,7 @@
 // The receiver with a service map (FOURKEYS_SERVICE_MAP): real GitHub and
 // PagerDuty deliveries come out on the events topic under the mapped
 // service, with its team, its canonical environment and the service as the
-// Kafka key; SIGHUP reloads the map, a bad file is refused with the place
+// Kafka key; SIGHUP or a change of the file reloads the map, a bad file is refused with the place
 // and the reason (at start: the receiver exits; on reload: the old map
 // stays). Then the whole pipeline with a map of two teams and a monorepo of
 // three services, and a changed map applied to the history by
@@ -142,6 +142,18 @@ TEST_CASE("the receiver names services, teams and environments by the service ma
   const auto still = deployment(receiver, reader, "production");
   CHECK(text(still.envelope, "service") == "hello-web");
   CHECK(receiver.process().running());
+
+  // A changed file is reloaded without a signal (as a Kubernetes ConfigMap
+  // or an editor replaces it).
+  write(path, map_text("search", "hello-files"));
+  Published watched;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    watched = deployment(receiver, reader, "production");
+    if (text(watched.envelope, "service") == "hello-files") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(text(watched.envelope, "service") == "hello-files");
+  CHECK(text(watched.envelope, "team") == "search");
 }
 
 TEST_CASE("a bad service map is refused at start with the place and the reason", "[integration][service-map]") {

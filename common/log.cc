@@ -4,10 +4,12 @@
 #include "common/time.h"
 
 #include <boost/json/serialize.hpp>
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <csignal>
 #include <string>
 
 namespace fourkeys::log {
@@ -16,9 +18,25 @@ namespace {
 std::string g_program = "fourkeys";
 std::atomic<int> g_level{static_cast<int>(Level::info)};
 
+// Lines a stalled stderr (a full pipe, a slow disk) may queue before a
+// writer waits: about 8 MB of typical lines.
+constexpr std::size_t kQueuedLines = 16384;
+
+// Lines are written by a thread of their own, so that a request handler or
+// a Kafka delivery report never waits on a write to stderr; once the queue
+// is full, writers wait (nothing is dropped). The queue is drained when the
+// program exits normally.
 spdlog::logger& logger() {
   static auto instance = [] {
-    auto l = spdlog::stderr_logger_mt("fourkeys-json");
+    // The writing thread takes no signals: the programs wait for theirs
+    // (SIGTERM, SIGHUP) in a thread of their own, and a signal the kernel
+    // handed to this thread instead would take its default action.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    spdlog::init_thread_pool(kQueuedLines, 1);
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    auto l = spdlog::create_async<spdlog::sinks::stderr_sink_mt>("fourkeys-json");
     l->set_pattern("%v");
     l->set_level(spdlog::level::trace);
     l->flush_on(spdlog::level::trace);

@@ -14,7 +14,9 @@ namespace fourkeys::log {
 enum class Level { debug, info, warn, error };
 
 // Sets the program name written on every line and the lowest level shown.
-// Safe to call once at start, before other threads log.
+// Safe to call once at start, before other threads log. Lines are written
+// by a background thread: a line logged just before a crash may be lost, and
+// one logged before a normal exit (return from main, std::exit) is not.
 void init(std::string_view program, Level level = Level::info);
 
 // Parses "debug", "info", "warn", "error"; unknown text gives info.

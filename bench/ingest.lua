@@ -4,19 +4,14 @@
 -- token; the seed's service ignores the header).
 --
 -- Prints, after wrk's own summary, one machine-readable line:
---   BENCH requests=.. duration_s=.. rps=.. p50_ms=.. p99_ms=.. ok=.. non2xx=.. socket_errors=..
+--   BENCH requests=.. duration_s=.. rps=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. ok=.. non2xx=..
+--         socket_errors=..
 -- ok counts 2xx answers (the seed's 200 "recorded", the receiver's 202).
 
 local token = os.getenv("BENCH_TOKEN") or ""
 local nonce = tonumber(os.getenv("BENCH_RUN") or "") or os.time()
 
-local threads = {}
-local next_id = 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("tid", next_id)
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_common.lua")
 
 ok = 0
 non2xx = 0
@@ -49,15 +44,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local good, bad = 0, 0
-  for _, t in ipairs(threads) do
-    good = good + (t:get("ok") or 0)
-    bad = bad + (t:get("non2xx") or 0)
-  end
-  local e = summary.errors
-  local secs = summary.duration / 1e6
-  io.write(string.format(
-    "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f ok=%d non2xx=%d socket_errors=%d\n",
-    summary.requests, secs, summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    good, bad, e.connect + e.read + e.write + e.timeout))
+  bench_report(summary, latency, {"ok", "non2xx"})
 end

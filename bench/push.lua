@@ -45,16 +45,9 @@ while true do
 end
 if #tails == 0 then error("no bodies in " .. dir) end
 
--- Main state: one entry per thread, read back in done().
-local threads = {}
-local next_id = 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("tid", next_id)
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_common.lua")
 
--- Thread states (setup() sets the global tid before init() runs).
+-- Thread states (wrk_common.lua's setup() sets the global tid before init() runs).
 non2xx = 0
 not_accepted = 0
 local counter = 0
@@ -81,17 +74,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local bad, other = 0, 0
-  for _, t in ipairs(threads) do
-    bad = bad + (t:get("non2xx") or 0)
-    other = other + (t:get("not_accepted") or 0)
-  end
-  local e = summary.errors
-  local secs = summary.duration / 1e6
-  local function ms(us) return string.format("%.3f", us / 1000) end
-  io.write(string.format(
-    "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s non2xx=%d not_accepted=%d socket_errors=%d\n",
-    summary.requests, secs, summary.requests / secs,
-    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)), ms(latency.max),
-    bad, other, e.connect + e.read + e.write + e.timeout))
+  bench_report(summary, latency, {"non2xx", "not_accepted"})
 end

@@ -13,13 +13,7 @@
 -- non2xx counts every answer outside 200-299 (wrk's own "Non-2xx or 3xx"
 -- line lets 3xx through).
 
-local threads = {}
-local next_id = 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("tid", next_id)
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_common.lua")
 
 non2xx = 0
 local template = "/"
@@ -45,14 +39,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local bad = 0
-  for _, t in ipairs(threads) do bad = bad + (t:get("non2xx") or 0) end
-  local e = summary.errors
-  local secs = summary.duration / 1e6
-  local function ms(us) return string.format("%.2f", us / 1000) end
-  io.write(string.format(
-    "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s non2xx=%d socket_errors=%d\n",
-    summary.requests, secs, summary.requests / secs,
-    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)), ms(latency.max),
-    bad, e.connect + e.read + e.write + e.timeout))
+  bench_report(summary, latency, {"non2xx"})
 end

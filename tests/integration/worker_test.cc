@@ -264,11 +264,11 @@ TEST_CASE("histories delivered in the order they happened (the worker links forw
 TEST_CASE("a cache too small for every service forgets some and still gives the same result", "[worker][property]") {
   EmbeddedKafka kafka(true);
   TestDatabase db;
-  // About 40 KiB: a few small services' states, so most batches link some
-  // services forward from memory and read the others from Postgres.
-  WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23", "--cache-mb", "0.04"});
+  // A quarter of a MiB: a few of these services' states, so most batches take
+  // some services from memory and read the others from Postgres.
+  WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23", "--cache-mb", "0.25"});
   REQUIRE(worker.wait_ready(30s));
-  const History h = random_history(5, 20, 78, 0.1, false);
+  const History h = random_history(5, 40, 78, 0.1, false);
   EnvelopePublisher publisher(kafka.brokers());
   const auto messages = as_messages(h.events);
   for (std::size_t i = 0; i < messages.size(); i += 40) {
@@ -287,9 +287,11 @@ TEST_CASE("a cache too small for every service forgets some and still gives the 
     return std::stod(metrics.substr(at + name.size()));
   };
   // Both happened: services read again after being forgotten (more reads
-  // than the 5 services' first ones), and services linked from memory.
-  CHECK(counter("loaded") > 10);
-  CHECK(counter("extended") > 5);
+  // than the 5 services' first ones), and services taken from memory.
+  const double loaded = counter("loaded"), remembered = counter("extended") + counter("derived");
+  INFO("loaded " << loaded << ", remembered " << remembered);
+  CHECK(loaded > 8);
+  CHECK(remembered > 5);
 }
 
 TEST_CASE("a worker killed 20 times mid-stream stores every event exactly once", "[worker][faults]") {

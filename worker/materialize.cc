@@ -655,11 +655,13 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       diff_all(service, *stored.at(service), state->derived, state->metrics, writes, stats);
       stored.erase(service);
       // Kept for the cache only while this batch's states fit its budget
-      // together (the cached ones first: they are linked forward cheaply);
-      // the others are dropped now rather than held until the commit.
+      // together (the cached ones first: they are linked forward cheaply),
+      // the cache forgetting older states now to make room for it; the
+      // others are dropped now rather than held until the commit.
       const std::size_t size = state->bytes();
       if (kept_bytes + size <= cache_->budget()) {
         kept_bytes += size;
+        cache_->make_room(kept_bytes);
         pending_.emplace_back(service, std::move(state));
       } else {
         cache_->note_size(service, size);

@@ -26,11 +26,15 @@ void ServiceCache::put(const std::string& service, std::unique_ptr<ServiceState>
   const std::size_t size = state->bytes();
   sizes_[service] = size;
   if (size > budget_) return;
-  // Oldest first, until the new state fits beside the rest.
-  while (bytes_ + size > budget_ && !recency_.empty()) erase(recency_.back());
+  make_room(size);
   bytes_ += size;
   recency_.push_front(service);
   entries_.emplace(service, Entry{std::move(state), size, recency_.begin()});
+}
+
+void ServiceCache::make_room(std::size_t bytes) {
+  // Oldest first.
+  while (bytes_ + bytes > budget_ && !recency_.empty()) erase(recency_.back());
 }
 
 std::size_t ServiceCache::size_hint(const std::string& service) const {

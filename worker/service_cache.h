@@ -63,6 +63,11 @@ class ServiceCache {
   // noted, whether or not it is still kept; 0 for a service never seen. The
   // materializer uses it to read few large services at a time.
   std::size_t size_hint(const std::string& service) const;
+
+  // Forgets the least recently used states until `bytes` more would fit the
+  // budget: room for states a batch is making, so that they and the states
+  // kept never take more than the budget together, not even before put().
+  void make_room(std::size_t bytes);
   void note_size(const std::string& service, std::size_t bytes) { sizes_[service] = bytes; }
 
   void erase(const std::string& service);

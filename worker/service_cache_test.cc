@@ -238,6 +238,16 @@ TEST_CASE("the service cache gives a state back once and keeps to its byte budge
   CHECK(cache.take("a") != nullptr);
   CHECK(cache.bytes() == 0);
   CHECK(cache.size_hint("never") == 0);
+  // Room for states still being made: the oldest go first, and only as
+  // many as needed.
+  cache.put("a", state(4));
+  cache.put("b", state(4));
+  cache.make_room(one / 2);
+  CHECK(cache.services() == 2);
+  cache.make_room(one);
+  CHECK(cache.services() == 1);
+  CHECK(cache.take("a") == nullptr);
+  CHECK(cache.take("b") != nullptr);
 }
 
 TEST_CASE("what the cache holds on the heap stays within its budget", "[cache][memory]") {

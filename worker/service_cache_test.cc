@@ -4,6 +4,7 @@
 
 #include "worker/daily_metrics.h"
 #include "worker/linker.h"
+#include "worker/memory_estimate.h"
 #include "worker/service_cache.h"
 
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -21,25 +23,33 @@
 
 namespace {
 
-// Bytes of malloc chunks the program holds through operator new: usable size
-// plus malloc's 8-byte header, the unit memory_estimate.h estimates in.
+// What the program holds through operator new, each allocation counted as
+// memory::allocation() of its size (glibc's chunk; the test below checks
+// that model against glibc). Counted from the requested size rather than
+// malloc_usable_size so the count is the same under the sanitizers, whose
+// malloc rounds differently.
 std::atomic<long long> g_live_bytes{0};
 
 long long live_bytes() { return g_live_bytes.load(); }
 
+// Each block starts with its requested size, for operator delete.
+constexpr std::size_t kHeader = alignof(std::max_align_t);
+
 }  // namespace
 
 void* operator new(std::size_t n) {
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (!p) throw std::bad_alloc();
-  g_live_bytes += static_cast<long long>(malloc_usable_size(p) + 8);
-  return p;
+  void* block = std::malloc(n + kHeader);
+  if (!block) throw std::bad_alloc();
+  *static_cast<std::size_t*>(block) = n;
+  g_live_bytes += static_cast<long long>(fourkeys::worker::memory::allocation(n));
+  return static_cast<char*>(block) + kHeader;
 }
 
 void operator delete(void* p) noexcept {
   if (!p) return;
-  g_live_bytes -= static_cast<long long>(malloc_usable_size(p) + 8);
-  std::free(p);
+  void* block = static_cast<char*>(p) - kHeader;
+  g_live_bytes -= static_cast<long long>(fourkeys::worker::memory::allocation(*static_cast<std::size_t*>(block)));
+  std::free(block);
 }
 
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
@@ -180,6 +190,27 @@ void check_estimate(std::size_t estimate, long long measured) {
 }
 
 }  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FOURKEYS_OWN_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FOURKEYS_OWN_MALLOC 1
+#endif
+#endif
+
+TEST_CASE("memory::allocation is the chunk glibc's malloc takes for a request", "[memory]") {
+#ifdef FOURKEYS_OWN_MALLOC
+  WARN("the sanitizer's malloc is not glibc's; nothing to compare");
+#else
+  for (std::size_t n : {1, 8, 24, 25, 40, 41, 100, 1000, 4000, 100000}) {
+    void* p = std::malloc(n);
+    INFO(n << " bytes");
+    CHECK(malloc_usable_size(p) + 8 == memory::allocation(n));
+    std::free(p);
+  }
+#endif
+}
 
 TEST_CASE("a state's estimated bytes are what it holds on the heap, derived whole", "[cache][memory]") {
   for (int steps : {1, 20, 400}) {

@@ -99,6 +99,10 @@ void BatchProcessor::store(const std::vector<BatchEvent>& events, const std::str
     outcome.seconds.link += stats.link_seconds;
     outcome.seconds.write += stats.write_seconds;
     materializer_.committed();
+    if (cache_) {
+      outcome.cache_bytes = cache_->bytes();
+      outcome.cache_services = cache_->services();
+    }
     outcome.stored += applied.stored;
     outcome.duplicates += applied.duplicates;
     for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;

@@ -66,6 +66,9 @@ struct BatchOutcome {
   std::map<std::int32_t, std::int64_t> next_offsets;
   int conflicts_retried = 0;
   bool isolated = false;  // a statement failed and the batch was replayed event by event
+  // The service cache after the batch (both 0 without a cache).
+  std::size_t cache_bytes = 0;
+  std::size_t cache_services = 0;
 };
 
 class BatchProcessor {

@@ -1,9 +1,12 @@
 #include "worker/linker.h"
 
+#include "worker/memory_estimate.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -115,7 +118,11 @@ class CommitGraph {
 
   void add_parent(const std::string& sha, const std::optional<std::string>& parent) {
     if (!parent || *parent == sha) return;
-    parents_[sha].insert(*parent);
+    const auto [it, new_sha] = parents_.try_emplace(sha);
+    if (new_sha) bytes_ += memory::tree_node(sizeof(*it)) + memory::string_heap(sha);
+    if (it->second.insert(*parent).second) {
+      bytes_ += memory::tree_node(sizeof(std::string)) + memory::string_heap(*parent);
+    }
   }
 
   // The earliest time wins: the same commit seen again in a later push
@@ -123,10 +130,18 @@ class CommitGraph {
   void add_change(const ChangeRow& change) {
     if (change.change_id.empty()) return;
     const auto [it, inserted] = change_times_.emplace(change.change_id, change.time_created);
-    if (!inserted) it->second = std::min(it->second, change.time_created);
+    if (inserted) {
+      bytes_ += memory::tree_node(sizeof(*it)) + memory::string_heap(change.change_id);
+    } else {
+      it->second = std::min(it->second, change.time_created);
+    }
   }
 
+  // The heap both maps hold (memory_estimate.h).
+  std::size_t memory_bytes() const { return bytes_; }
+
  private:
+  std::size_t bytes_ = 0;
 
   std::map<std::string, std::set<std::string>> parents_;
   std::map<std::string, Millis> change_times_;
@@ -142,6 +157,19 @@ struct Deployment {
   std::optional<Millis> sender_commit_time;
   std::map<std::string, Millis> changes;  // change_id → commit time
 };
+
+// The heap one linked Deployment takes, itself included. Depends only on
+// fields that stay as they are once the deployment is linked.
+std::size_t memory_of(const Deployment& d) {
+  std::size_t total = memory::allocation(sizeof(Deployment)) + memory::heap_of(d.row);
+  for (const std::string& sha : d.additional_shas) {
+    total += memory::tree_node(sizeof(sha)) + memory::string_heap(sha);
+  }
+  for (const auto& change : d.changes) {
+    total += memory::tree_node(sizeof(change)) + memory::string_heap(change.first);
+  }
+  return total;
+}
 
 // The report whose status is final: the last terminal one, or the latest
 // report while the attempt is still running.
@@ -296,9 +324,12 @@ class EnvironmentAttributor {
     const std::size_t position = deployments_.size();
     deployments_.push_back(deployment);
     // emplace keeps the first, so each sha maps to the earliest deployment.
-    if (!deployment->row.main_commit.empty()) first_with_sha_.emplace(deployment->row.main_commit, position);
-    for (const auto& [sha, time] : deployment->changes) first_with_sha_.emplace(sha, position);
+    if (!deployment->row.main_commit.empty()) remember(deployment->row.main_commit, position);
+    for (const auto& [sha, time] : deployment->changes) remember(sha, position);
   }
+
+  // The heap it holds (memory_estimate.h).
+  std::size_t memory_bytes() const { return memory::vector_heap(deployments_) + sha_bytes_; }
 
   // The earliest deployment that brought the root-cause commit, named in
   // full or by a short sha.
@@ -328,8 +359,14 @@ class EnvironmentAttributor {
   }
 
  private:
+  void remember(const std::string& sha, std::size_t position) {
+    const auto [it, inserted] = first_with_sha_.emplace(sha, position);
+    if (inserted) sha_bytes_ += memory::tree_node(sizeof(*it)) + memory::string_heap(sha);
+  }
+
   std::vector<Deployment*> deployments_;
   std::map<std::string, std::size_t> first_with_sha_;  // sha → position in deployments_
+  std::size_t sha_bytes_ = 0;  // what first_with_sha_ holds
 };
 
 // The rows of one deployment's changes, in change_id order.
@@ -371,29 +408,46 @@ struct ServiceLinker::State {
   // of them new parents or a time may change what earlier deployments
   // brought; one that names only new shas cannot.
   std::set<std::string> mentioned;
+  // The heap of the members above except `graph` and the attributors, and
+  // of `deployments`' elements (memory_estimate.h).
+  std::size_t bytes = 0;
+
+  std::size_t memory_bytes() const {
+    std::size_t total = memory::allocation(sizeof(State)) + bytes + graph.memory_bytes() +
+                        memory::vector_heap(deployments);
+    for (const auto& [name, env] : environments) total += env.attributor.memory_bytes();
+    return total;
+  }
+
+  void mention(const std::string& sha) {
+    if (mentioned.insert(sha).second) bytes += memory::tree_node(sizeof(sha)) + memory::string_heap(sha);
+  }
 
   void add_push(const PushRow& push) {
     graph.add_push(push);
-    if (!is_null_sha(push.before)) mentioned.insert(push.before);
+    if (!is_null_sha(push.before)) mention(push.before);
     for (const auto& sha : push.commit_shas) {
-      if (!sha.empty()) mentioned.insert(sha);
+      if (!sha.empty()) mention(sha);
     }
-    if (!is_null_sha(push.after)) mentioned.insert(push.after);
+    if (!is_null_sha(push.after)) mention(push.after);
   }
 
   void add_change(const ChangeRow& change) {
     graph.add_change(change);
-    if (!change.change_id.empty()) mentioned.insert(change.change_id);
+    if (!change.change_id.empty()) mention(change.change_id);
   }
 
   // Appends a deployment that finished after every one so far.
   void add_deployment(Deployment deployment) {
     Deployment& d = *deployments.emplace_back(std::make_unique<Deployment>(std::move(deployment)));
-    by_deploy_id[d.row.deploy_id] = &d;
-    if (!d.row.main_commit.empty()) mentioned.insert(d.row.main_commit);
-    mentioned.insert(d.additional_shas.begin(), d.additional_shas.end());
+    const auto [by_id, new_id] = by_deploy_id.insert_or_assign(d.row.deploy_id, &d);
+    if (new_id) bytes += memory::tree_node(sizeof(*by_id)) + memory::string_heap(d.row.deploy_id);
+    if (!d.row.main_commit.empty()) mention(d.row.main_commit);
+    for (const std::string& sha : d.additional_shas) mention(sha);
     if (d.row.status == "success") {
-      Environment& env = environments[d.row.environment];
+      const auto [env_it, new_env] = environments.try_emplace(d.row.environment);
+      if (new_env) bytes += memory::tree_node(sizeof(*env_it)) + memory::string_heap(d.row.environment);
+      Environment& env = env_it->second;
       const std::string& head = d.row.main_commit;
       // Deploying again what an earlier deployment brought, after something
       // else, goes back in history; deploying the same sha twice in a row is
@@ -401,12 +455,25 @@ struct ServiceLinker::State {
       d.row.rollback_detected =
           !head.empty() && env.in_env.count(head) > 0 && env.previous != nullptr && env.previous->row.main_commit != head;
       collect_changes(graph, env.in_env, d);
-      if (!head.empty()) env.in_env.insert(head);
-      for (const auto& [sha, time] : d.changes) env.in_env.insert(sha);
+      if (!head.empty()) add_to(env, head);
+      for (const auto& [sha, time] : d.changes) add_to(env, sha);
       env.previous = &d;
       env.attributor.add(&d);
     }
     d.row.commit_time = main_commit_time(graph, d);
+    bytes += memory_of(d);
+  }
+
+  void add_to(Environment& env, const std::string& sha) {
+    if (env.in_env.insert(sha).second) bytes += memory::tree_node(sizeof(sha)) + memory::string_heap(sha);
+  }
+
+  // Destroys the deployment at `position`, one that did not succeed (so no
+  // environment refers to it), leaving its slot empty.
+  void remove_unsuccessful(std::size_t position) {
+    const std::unique_ptr<Deployment> d = std::move(deployments[position]);
+    bytes -= memory::tree_node(sizeof(*by_deploy_id.begin())) + memory::string_heap(d->row.deploy_id) + memory_of(*d);
+    by_deploy_id.erase(d->row.deploy_id);
   }
 
   // Folds every incident and attributes it; sets caused_incident on every
@@ -506,7 +573,7 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
     for (std::size_t i = 0; i < state.deployments.size(); ++i) {
       if (updated.count(state.deployments[i].get())) {
         changes.replaced_deployments.push_back(derived.deployments[i]);
-        state.by_deploy_id.erase(state.deployments[i]->row.deploy_id);
+        state.remove_unsuccessful(i);
         continue;
       }
       kept.push_back(std::move(state.deployments[i]));
@@ -533,6 +600,8 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   }
   return true;
 }
+
+std::size_t ServiceLinker::memory_bytes() const { return state_ ? state_->memory_bytes() : 0; }
 
 DerivedService derive_service(const ServiceHistory& history, const LinkSettings& settings) {
   ServiceLinker linker(settings);

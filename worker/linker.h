@@ -56,6 +56,12 @@ class ServiceLinker {
   bool extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
               LinkChanges& changes);
 
+  // The heap the remembered linking state takes (commit graph, each
+  // environment's commits, the linked deployments), estimated as
+  // memory_estimate.h does; 0 before the first derive(). Kept up to date as
+  // the state grows, so asking costs nothing.
+  std::size_t memory_bytes() const;
+
  private:
   struct State;
   LinkSettings settings_;

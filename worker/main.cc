@@ -31,6 +31,7 @@
 #include <pqxx/pqxx>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -140,7 +141,7 @@ int main(int argc, char** argv) {
   std::string batch_wait = "200ms", attribution_window = "24h", session_timeout = "6s", heartbeat = "1s",
               reconnect_backoff_max = "1s", ack_timeout = "5s", migrate_timeout = "60s", fetch_wait = "20ms";
   std::string on_gap = "halt";
-  std::size_t cache_rows = 500'000;
+  double cache_mb = 64;
   int read_connections = 2;
   std::string dora_series_refresh = "15s";
   std::vector<std::string> kafka_properties;
@@ -170,9 +171,9 @@ int main(int argc, char** argv) {
                  "when Kafka no longer has offsets not yet stored: halt (stop that partition, /readyz false) "
                  "or continue (record the gap in ingest_gaps and go on)")
       ->envname("FOURKEYS_WORKER_ON_GAP")->capture_default_str()->check(CLI::IsMember({"halt", "continue"}));
-  app.add_option("--cache-rows", cache_rows,
-                 "rows of service history and derived rows kept in memory between batches (0 = none)")
-      ->envname("FOURKEYS_WORKER_CACHE_ROWS")->capture_default_str();
+  app.add_option("--cache-mb", cache_mb,
+                 "MiB of service histories, derived rows and linking state kept in memory between batches (0 = none)")
+      ->envname("FOURKEYS_WORKER_CACHE_MB")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--read-connections", read_connections,
                  "Postgres connections (and threads) answering the read API; queries beyond them wait in a queue")
       ->envname("FOURKEYS_READ_CONNECTIONS")->capture_default_str()->check(CLI::Range(1, 64));
@@ -215,6 +216,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   log::init("fourkeys-worker", log::parse_level(log_level));
+  // Replaced by FOURKEYS_WORKER_CACHE_MB: rows did not bound the linking
+  // state, which was most of the memory.
+  if (const char* rows = std::getenv("FOURKEYS_WORKER_CACHE_ROWS"); rows && *rows) {
+    log::warn("FOURKEYS_WORKER_CACHE_ROWS is no longer read; the cache is bounded by FOURKEYS_WORKER_CACHE_MB",
+              {{"cache_mb", cache_mb}});
+  }
   LinkSettings link;
   std::chrono::milliseconds ack{5000}, migrate_wait{60000}, series_refresh{15000};
   std::map<std::string, std::string> extra;
@@ -271,8 +278,9 @@ int main(int argc, char** argv) {
     EventProducer producer(producer_settings);
     KafkaDeadLetterSink dead_letters(producer, deadletter_topic, ack);
     WorkerMetrics metrics;
-    ServiceCache cache(cache_rows);
-    BatchProcessor processor(database, dead_letters, link, cache_rows > 0 ? &cache : nullptr);
+    const auto cache_bytes = static_cast<std::size_t>(cache_mb * 1024 * 1024);
+    ServiceCache cache(cache_bytes);
+    BatchProcessor processor(database, dead_letters, link, cache_bytes > 0 ? &cache : nullptr);
 
     const GapPolicy policy = on_gap == "halt" ? GapPolicy::halt : GapPolicy::continue_;
     BatchLoop* loop_ptr = nullptr;

@@ -562,6 +562,22 @@ void load_derived(pqxx::transaction_base& tx, const std::vector<std::string>& se
 
 }  // namespace
 
+std::vector<std::vector<std::string>> Materializer::load_chunks(const std::vector<std::string>& services) const {
+  std::vector<std::vector<std::string>> chunks;
+  std::size_t chunk_bytes = 0;
+  for (const std::string& service : services) {
+    const std::size_t hint = cache_ ? cache_->size_hint(service) : 0;
+    const std::size_t size = hint > 0 ? hint : kUnknownServiceBytes;
+    if (chunks.empty() || chunk_bytes + size > kLoadChunkBytes) {
+      chunks.emplace_back();
+      chunk_bytes = 0;
+    }
+    chunks.back().push_back(service);
+    chunk_bytes += size;
+  }
+  return chunks;
+}
+
 Materializer::Materializer(LinkSettings settings, ServiceCache* cache) : settings_(settings), cache_(cache) {}
 
 MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector<std::string>& services,
@@ -575,6 +591,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
 
   // Which cached states still match the database.
   std::map<std::string, std::unique_ptr<ServiceState>> states;
+  std::size_t kept_bytes = 0;  // what the states this batch will give the cache take
   std::vector<std::string> to_load;
   if (cache_) {
     std::map<std::string, std::int64_t> versions;
@@ -583,10 +600,13 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       versions[r[0].c_str()] = r[1].as<std::int64_t>();
     }
     for (const auto& s : services) {
+      // Its size before take() forgets the entry.
+      const std::size_t size = cache_->size_hint(s);
       std::unique_ptr<ServiceState> state = cache_->take(s);
       auto v = versions.find(s);
       if (state && v != versions.end() && state->version == v->second) {
         states[s] = std::move(state);
+        kept_bytes += size;
       } else {
         to_load.push_back(s);
       }
@@ -597,42 +617,57 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   stats.services_loaded = to_load.size();
 
   Writes writes;
-  std::vector<ServiceHistory> loaded;
-  if (!to_load.empty()) loaded = load_histories(tx, to_load);
-  laps.to(stats.read_seconds);
-  std::map<std::string, std::unique_ptr<StoredRows>> stored;
-  for (ServiceHistory& history : loaded) {
-    const std::string service = history.service;
+  // A few services at a time, so that reading many services the cache does
+  // not hold (after a restart, or when their states outgrew the budget)
+  // holds only a chunk's histories and stored rows in memory at once.
+  for (const std::vector<std::string>& chunk : load_chunks(to_load)) {
+    std::vector<ServiceHistory> loaded = load_histories(tx, chunk);
+    laps.to(stats.read_seconds);
     if (!cache_) {
-      // A rebuild: every row is written anew, after the service's rows are
-      // deleted.
-      const DerivedService derived = derive_service(history, settings_);
-      writes.replace_all.push_back(service);
-      diff_all(service, StoredRows{}, derived, daily_metrics(derived), writes, stats);
+      for (const ServiceHistory& history : loaded) {
+        // A rebuild: every row is written anew, after the service's rows
+        // are deleted.
+        const DerivedService derived = derive_service(history, settings_);
+        writes.replace_all.push_back(history.service);
+        diff_all(history.service, StoredRows{}, derived, daily_metrics(derived), writes, stats);
+      }
+      laps.to(stats.link_seconds);
       continue;
     }
-    auto state = std::make_unique<ServiceState>();
-    state->linker = std::make_unique<ServiceLinker>(settings_);
     // Derive the whole history (this batch's rows are in it) and write only
     // what differs from the rows the database holds for the service.
-    compact(history);
-    state->history = std::move(history);
-    state->derived = state->linker->derive(state->history);
-    state->metrics = daily_metrics(state->derived);
-    stored.emplace(service, nullptr);
-    pending_.emplace_back(service, std::move(state));
-  }
-  if (!stored.empty()) {
-    std::vector<std::string> names;
-    for (const auto& [name, rows] : stored) names.push_back(name);
-    laps.to(stats.link_seconds);
-    load_derived(tx, names, stored);
-    laps.to(stats.read_seconds);
-    for (auto& [service, state] : pending_) {
-      auto it = stored.find(service);
-      if (it == stored.end()) continue;
-      diff_all(service, *it->second, state->derived, state->metrics, writes, stats);
+    std::vector<std::unique_ptr<ServiceState>> fresh;
+    for (ServiceHistory& history : loaded) {
+      auto state = std::make_unique<ServiceState>();
+      state->linker = std::make_unique<ServiceLinker>(settings_);
+      compact(history);
+      state->history = std::move(history);
+      state->derived = state->linker->derive(state->history);
+      state->metrics = daily_metrics(state->derived);
+      fresh.push_back(std::move(state));
     }
+    laps.to(stats.link_seconds);
+    std::map<std::string, std::unique_ptr<StoredRows>> stored;
+    load_derived(tx, chunk, stored);
+    laps.to(stats.read_seconds);
+    for (std::unique_ptr<ServiceState>& state : fresh) {
+      const std::string& service = state->history.service;
+      diff_all(service, *stored.at(service), state->derived, state->metrics, writes, stats);
+      stored.erase(service);
+      // Kept for the cache only while this batch's states fit its budget
+      // together (the cached ones first: they are linked forward cheaply),
+      // the cache forgetting older states now to make room for it; the
+      // others are dropped now rather than held until the commit.
+      const std::size_t size = state->bytes();
+      if (kept_bytes + size <= cache_->budget()) {
+        kept_bytes += size;
+        cache_->make_room(kept_bytes);
+        pending_.emplace_back(service, std::move(state));
+      } else {
+        cache_->note_size(service, size);
+      }
+    }
+    laps.to(stats.link_seconds);
   }
   for (auto& [service, state] : states) {
     auto it = added.find(service);

@@ -67,6 +67,14 @@ class Materializer {
   void discard();
 
  private:
+  // Services read from Postgres go in chunks of about this many bytes of
+  // state (by the cache's size hints; an unknown service counts as
+  // kUnknownServiceBytes), so that the memory a batch needs beside the cache
+  // is about one chunk, whatever the number of services it touches.
+  static constexpr std::size_t kLoadChunkBytes = 8 << 20;
+  static constexpr std::size_t kUnknownServiceBytes = 1 << 20;
+  std::vector<std::vector<std::string>> load_chunks(const std::vector<std::string>& services) const;
+
   LinkSettings settings_;
   ServiceCache* cache_;
   std::vector<std::pair<std::string, std::unique_ptr<ServiceState>>> pending_;

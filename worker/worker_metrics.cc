@@ -24,6 +24,8 @@ struct WorkerMetrics::Families {
   prometheus::Gauge& rebuild_progress;
   prometheus::Family<prometheus::Counter>& linked;
   prometheus::Family<prometheus::Counter>& stage_seconds;
+  prometheus::Gauge& cache_bytes;
+  prometheus::Gauge& cache_services;
   std::mutex lag_mutex;
   std::vector<std::int32_t> lag_partitions;
 };
@@ -61,6 +63,11 @@ WorkerMetrics::WorkerMetrics() : registry_(std::make_shared<prometheus::Registry
       prometheus::BuildCounter().Name("fourkeys_worker_stage_seconds_total")
           .Help("Time spent per batch stage: decode, apply (events_raw and base rows), read, link and write "
                 "(the materialize stage), commit").Register(r),
+      prometheus::BuildGauge().Name("fourkeys_worker_cache_bytes")
+          .Help("Estimated heap bytes of the service states remembered between batches "
+                "(bounded by FOURKEYS_WORKER_CACHE_MB)").Register(r).Add({}),
+      prometheus::BuildGauge().Name("fourkeys_worker_cache_services")
+          .Help("Services whose state is remembered between batches").Register(r).Add({}),
       {},
       {},
   });
@@ -84,6 +91,8 @@ void WorkerMetrics::batch_done(const BatchOutcome& outcome, double seconds) {
                                      {"link", t.link}, {"write", t.write}, {"commit", t.commit}}) {
     f_->stage_seconds.Add({{"stage", stage}}).Increment(value);
   }
+  f_->cache_bytes.Set(static_cast<double>(outcome.cache_bytes));
+  f_->cache_services.Set(static_cast<double>(outcome.cache_services));
   f_->batch_size.Observe(static_cast<double>(outcome.messages));
   f_->batch_seconds.Observe(seconds);
   f_->database_up.Set(1);

@@ -3,7 +3,6 @@
 
 #include "worker/daily_metrics.h"
 #include "worker/pg_text.h"
-#include "worker/service_cache.h"
 
 #include "common/time.h"
 
@@ -132,26 +131,4 @@ TEST_CASE("array literals round-trip through Postgres' text form", "[pg]") {
   CHECK(parse_text_array("{}").empty());
   CHECK(parse_text_array("{a,b}") == std::vector<std::string>{"a", "b"});
   CHECK_THROWS(parse_text_array("not an array"));
-}
-
-TEST_CASE("the service cache gives a state back once and keeps to its budget", "[cache]") {
-  ServiceCache cache(10);
-  auto state = [](std::size_t changes) {
-    auto s = std::make_unique<ServiceState>();
-    s->history.changes.resize(changes);
-    return s;
-  };
-  cache.put("a", state(4));
-  cache.put("b", state(4));
-  CHECK(cache.rows() == 8);
-  CHECK(cache.take("a") != nullptr);
-  CHECK(cache.take("a") == nullptr);  // taken: a failed batch cannot leave it behind
-  cache.put("a", state(4));
-  cache.put("c", state(4));  // over budget: the least recently used (b) goes
-  CHECK(cache.services() == 2);
-  CHECK(cache.take("b") == nullptr);
-  CHECK(cache.take("c") != nullptr);
-  cache.put("huge", state(50));  // alone over budget: kept, everything else goes
-  CHECK(cache.services() == 1);
-  CHECK(cache.take("huge") != nullptr);
 }

@@ -261,6 +261,39 @@ TEST_CASE("histories delivered in the order they happened (the worker links forw
   CHECK(std::stod(metrics.substr(at + 54)) > 10);
 }
 
+TEST_CASE("a cache too small for every service forgets some and still gives the same result", "[worker][property]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  // A quarter of a MiB: a few of these services' states, so most batches take
+  // some services from memory and read the others from Postgres.
+  WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23", "--cache-mb", "0.25"});
+  REQUIRE(worker.wait_ready(30s));
+  const History h = random_history(5, 40, 78, 0.1, false);
+  EnvelopePublisher publisher(kafka.brokers());
+  const auto messages = as_messages(h.events);
+  for (std::size_t i = 0; i < messages.size(); i += 40) {
+    publisher.publish_all({messages.begin() + static_cast<std::ptrdiff_t>(i),
+                           messages.begin() + static_cast<std::ptrdiff_t>(std::min(i + 40, messages.size()))});
+  }
+  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
+  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
+  check_against_reference(db, h.expected);
+  rebuild_equals_incremental(kafka.brokers(), db);
+  const auto metrics = worker.get("/metrics").second;
+  auto counter = [&](const std::string& how) {
+    const std::string name = "fourkeys_worker_services_linked_total{how=\"" + how + "\"} ";
+    const auto at = metrics.find(name);
+    REQUIRE(at != std::string::npos);
+    return std::stod(metrics.substr(at + name.size()));
+  };
+  // Both happened: services read again after being forgotten (more reads
+  // than the 5 services' first ones), and services taken from memory.
+  const double loaded = counter("loaded"), remembered = counter("extended") + counter("derived");
+  INFO("loaded " << loaded << ", remembered " << remembered);
+  CHECK(loaded > 8);
+  CHECK(remembered > 5);
+}
+
 TEST_CASE("a worker killed 20 times mid-stream stores every event exactly once", "[worker][faults]") {
   EmbeddedKafka kafka(true);
   TestDatabase db;

@@ -1,0 +1,358 @@
+// The service cache's byte accounting against what the heap really holds,
+// and its eviction. This binary counts every allocation (operator new below),
+// which is why these tests live apart from the other worker tests.
+
+#include "worker/daily_metrics.h"
+#include "worker/linker.h"
+#include "worker/memory_estimate.h"
+#include "worker/service_cache.h"
+
+#include <catch2/catch.hpp>
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+// What the program holds through operator new, each allocation counted as
+// memory::allocation() of its size (glibc's chunk; the test below checks
+// that model against glibc). Counted from the requested size rather than
+// malloc_usable_size so the count is the same under the sanitizers, whose
+// malloc rounds differently.
+std::atomic<long long> g_live_bytes{0};
+
+long long live_bytes() { return g_live_bytes.load(); }
+
+// Each block starts with its requested size, for operator delete.
+constexpr std::size_t kHeader = alignof(std::max_align_t);
+
+}  // namespace
+
+void* operator new(std::size_t n) {
+  void* block = std::malloc(n + kHeader);
+  if (!block) throw std::bad_alloc();
+  *static_cast<std::size_t*>(block) = n;
+  g_live_bytes += static_cast<long long>(fourkeys::worker::memory::allocation(n));
+  return static_cast<char*>(block) + kHeader;
+}
+
+void operator delete(void* p) noexcept {
+  if (!p) return;
+  void* block = static_cast<char*>(p) - kHeader;
+  g_live_bytes -= static_cast<long long>(fourkeys::worker::memory::allocation(*static_cast<std::size_t*>(block)));
+  std::free(block);
+}
+
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+
+using namespace fourkeys::worker;
+
+namespace {
+
+constexpr Millis kMinute = 60'000;
+
+std::string sha_of(int n) {
+  char buf[41];
+  std::snprintf(buf, sizeof buf, "%040d", n + 1);
+  return buf;
+}
+
+// One service's history in batches, in the order it happened: pushes of new
+// commits, deployments to two environments (some reported running first,
+// in a batch of their own), some failing, some redeploying an older commit,
+// and incidents. Linking forward extends every batch.
+std::vector<ServiceHistory> batches(std::uint32_t seed, int steps) {
+  std::mt19937 rng(seed);
+  auto chance = [&](int percent) { return static_cast<int>(rng() % 100) < percent; };
+  std::vector<ServiceHistory> out;
+  Millis t = 1'700'000'000'000;
+  int next_sha = 0, next_event = 0;
+  std::string head(40, '0');
+  std::vector<std::string> deployed;
+  for (int step = 0; step < steps; ++step) {
+    ServiceHistory a;
+    PushRow push;
+    push.event_id = "event-" + std::to_string(next_event++);
+    push.repository = "acme/service-with-a-long-name";
+    push.ref = "refs/heads/main";
+    push.before = head;
+    for (int i = 0, n = 1 + static_cast<int>(rng() % 5); i < n; ++i) {
+      t += kMinute;
+      head = sha_of(next_sha++);
+      push.commit_shas.push_back(head);
+      ChangeRow c;
+      c.change_id = head;
+      c.time_created = t;
+      c.event_id = push.event_id;
+      c.source = "github";
+      c.event_type = "push";
+      c.title = "a commit title long enough to be on the heap";
+      a.changes.push_back(c);
+    }
+    push.after = head;
+    push.time_created = t;
+    a.pushes.push_back(push);
+    out.push_back(a);
+    if (!chance(70)) continue;
+    ServiceHistory d;
+    for (const char* env : {"production", "staging-environment"}) {
+      t += 5 * kMinute;
+      DeploymentEventRow r;
+      r.event_id = "event-" + std::to_string(next_event++);
+      r.source = "github";
+      r.event_type = "deployment_status";
+      r.environment = env;
+      r.deploy_id = "github:deployment-" + std::to_string(step) + env;
+      r.sha = !deployed.empty() && chance(10) ? deployed[rng() % deployed.size()] : head;
+      r.status = chance(85) ? "success" : "failure";
+      r.time_created = t;
+      r.finished_at = t;
+      if (chance(40)) {
+        DeploymentEventRow running = r;
+        running.event_id = "event-" + std::to_string(next_event++);
+        running.status = "in_progress";
+        running.time_created = t - kMinute;
+        running.finished_at.reset();
+        ServiceHistory first;
+        first.deployment_events.push_back(running);
+        out.push_back(first);
+      }
+      d.deployment_events.push_back(r);
+      if (r.status == "success") deployed.push_back(r.sha);
+    }
+    if (chance(30)) {
+      IncidentEventRow i;
+      i.event_id = "event-" + std::to_string(next_event++);
+      i.source = "pagerduty";
+      i.incident_id = "incident-" + std::to_string(step);
+      i.status = "resolved";
+      i.created_at = t + 10 * kMinute;
+      i.resolved_at = t + 70 * kMinute;
+      i.time_created = t + 10 * kMinute;
+      i.environment = "production";
+      if (chance(30)) i.root_cause_sha = head.substr(0, 12);
+      d.incident_events.push_back(i);
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
+void append(ServiceHistory& to, const ServiceHistory& rows) {
+  to.changes.insert(to.changes.end(), rows.changes.begin(), rows.changes.end());
+  to.pushes.insert(to.pushes.end(), rows.pushes.begin(), rows.pushes.end());
+  to.deployment_events.insert(to.deployment_events.end(), rows.deployment_events.begin(), rows.deployment_events.end());
+  to.incident_events.insert(to.incident_events.end(), rows.incident_events.begin(), rows.incident_events.end());
+}
+
+ServiceHistory whole(const std::vector<ServiceHistory>& parts) {
+  ServiceHistory h;
+  h.service = "svc";
+  for (const auto& p : parts) append(h, p);
+  return h;
+}
+
+// A state as the materializer makes it from a history read whole.
+std::unique_ptr<ServiceState> derived_state(const ServiceHistory& history) {
+  auto state = std::make_unique<ServiceState>();
+  state->linker = std::make_unique<ServiceLinker>(LinkSettings{});
+  state->history = history;
+  state->derived = state->linker->derive(state->history);
+  state->metrics = daily_metrics(state->derived);
+  return state;
+}
+
+// Links `state` forward by `rows` as the materializer does: extend, or
+// derive the whole history again when extend declines.
+bool link_forward(ServiceState& state, const ServiceHistory& rows) {
+  append(state.history, rows);
+  LinkChanges changes;
+  const bool extended = state.linker->extend(state.history, rows, state.derived, changes);
+  if (!extended) state.derived = state.linker->derive(state.history);
+  state.metrics = daily_metrics(state.derived);
+  return extended;
+}
+
+// The estimate against the heap really held: within 10 %, either way.
+void check_estimate(std::size_t estimate, long long measured) {
+  INFO("estimated " << estimate << " bytes, measured " << measured);
+  CHECK(static_cast<double>(estimate) >= 0.9 * static_cast<double>(measured));
+  CHECK(static_cast<double>(estimate) <= 1.1 * static_cast<double>(measured));
+}
+
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FOURKEYS_OWN_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FOURKEYS_OWN_MALLOC 1
+#endif
+#endif
+
+TEST_CASE("memory::allocation is the chunk glibc's malloc takes for a request", "[memory]") {
+#ifdef FOURKEYS_OWN_MALLOC
+  WARN("the sanitizer's malloc is not glibc's; nothing to compare");
+#else
+  for (std::size_t n : {1, 8, 24, 25, 40, 41, 100, 1000, 4000, 100000}) {
+    void* p = std::malloc(n);
+    INFO(n << " bytes");
+    CHECK(malloc_usable_size(p) + 8 == memory::allocation(n));
+    std::free(p);
+  }
+#endif
+}
+
+TEST_CASE("a state's estimated bytes are what it holds on the heap, derived whole", "[cache][memory]") {
+  for (int steps : {1, 20, 400}) {
+    INFO(steps << " steps");
+    const ServiceHistory history = whole(batches(3, steps));
+    const long long before = live_bytes();
+    auto state = derived_state(history);
+    const long long held = live_bytes() - before;
+    check_estimate(state->bytes(), held);
+  }
+}
+
+TEST_CASE("a state's estimated bytes stay what it holds while it is linked forward", "[cache][memory]") {
+  const auto parts = batches(5, 300);
+  const long long before = live_bytes();
+  auto state = derived_state(whole({}));
+  int extended = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (link_forward(*state, parts[i])) ++extended;
+    if (i % 50 == 49) {
+      const long long held = live_bytes() - before;
+      INFO("batch " << i);
+      check_estimate(state->bytes(), held);
+    }
+  }
+  const long long held = live_bytes() - before;
+  CHECK(extended > 200);  // the linker's own accounting was exercised, not only derive()
+  check_estimate(state->bytes(), held);
+}
+
+TEST_CASE("the service cache gives a state back once and keeps to its byte budget", "[cache]") {
+  auto state = [](std::size_t changes) {
+    auto s = std::make_unique<ServiceState>();
+    s->history.changes.resize(changes);
+    return s;
+  };
+  const std::size_t one = state(4)->bytes();
+  ServiceCache cache(2 * one + one / 2);
+  cache.put("a", state(4));
+  cache.put("b", state(4));
+  CHECK(cache.bytes() == 2 * one);
+  CHECK(cache.size_hint("a") == one);
+  CHECK(cache.take("a") != nullptr);
+  CHECK(cache.take("a") == nullptr);  // taken: a failed batch cannot leave it behind
+  CHECK(cache.bytes() == one);
+  cache.put("a", state(4));
+  cache.put("c", state(4));  // over budget: the least recently used (b) goes
+  CHECK(cache.services() == 2);
+  CHECK(cache.take("b") == nullptr);
+  CHECK(cache.size_hint("b") == one);  // forgotten, but its size is known
+  CHECK(cache.take("c") != nullptr);
+  cache.put("huge", state(50));  // larger than the budget alone: not kept, the others stay
+  CHECK(cache.services() == 1);
+  CHECK(cache.take("huge") == nullptr);
+  CHECK(cache.size_hint("huge") > cache.budget());
+  CHECK(cache.take("a") != nullptr);
+  CHECK(cache.bytes() == 0);
+  CHECK(cache.size_hint("never") == 0);
+  // Room for states still being made: the oldest go first, and only as
+  // many as needed.
+  cache.put("a", state(4));
+  cache.put("b", state(4));
+  cache.make_room(one / 2);
+  CHECK(cache.services() == 2);
+  cache.make_room(one);
+  CHECK(cache.services() == 1);
+  CHECK(cache.take("a") == nullptr);
+  CHECK(cache.take("b") != nullptr);
+}
+
+TEST_CASE("what the cache holds on the heap stays within its budget", "[cache][memory]") {
+  constexpr std::size_t kBudget = 2 << 20;
+  std::vector<std::vector<ServiceHistory>> services;
+  for (std::uint32_t s = 0; s < 12; ++s) services.push_back(batches(100 + s, 150));
+  const long long before = live_bytes();
+  {
+    ServiceCache cache(kBudget);
+    long long most = 0;
+    std::size_t most_accounted = 0;
+    // Every service keeps growing, so what was kept must keep being
+    // forgotten to stay within the budget.
+    for (std::size_t round = 0; round < 6; ++round) {
+      for (std::size_t s = 0; s < services.size(); ++s) {
+        std::unique_ptr<ServiceState> state;
+        {
+          const std::vector<ServiceHistory> upto(services[s].begin(),
+                                                 services[s].begin() + static_cast<std::ptrdiff_t>(25 * (round + 1)));
+          state = derived_state(whole(upto));
+        }
+        cache.put("svc-" + std::to_string(s), std::move(state));
+        most = std::max(most, live_bytes() - before);
+        most_accounted = std::max(most_accounted, cache.bytes());
+      }
+    }
+    CHECK(most_accounted <= kBudget);
+    CHECK(cache.services() < services.size());  // something was forgotten
+    // The cache's own books (its maps and list) come on top of the states.
+    INFO("most held " << most);
+    CHECK(most <= static_cast<long long>(kBudget + kBudget / 10));
+    CHECK(most > static_cast<long long>(kBudget / 2));  // the budget was what bounded it
+  }
+}
+
+TEST_CASE("services forgotten and derived again give what deriving the whole history gives", "[cache][extend]") {
+  // Five services that each grow by a batch per round, with room for about
+  // two: most rounds take some states from the cache and derive others.
+  std::vector<std::vector<ServiceHistory>> services;
+  for (std::uint32_t s = 0; s < 5; ++s) services.push_back(batches(200 + s, 60));
+  std::size_t rounds = 0;
+  for (const auto& parts : services) rounds = std::max(rounds, parts.size());
+  const std::size_t budget = 2 * derived_state(whole(services[0]))->bytes();
+  ServiceCache cache(budget);
+  std::vector<ServiceHistory> histories(services.size());
+  int remembered = 0, forgotten = 0;
+  std::mt19937 rng(9);
+  for (std::size_t round = 0; round < rounds; ++round) {
+    std::vector<std::size_t> order(services.size());
+    for (std::size_t s = 0; s < order.size(); ++s) order[s] = s;
+    std::shuffle(order.begin(), order.end(), rng);
+    for (std::size_t s : order) {
+      if (round >= services[s].size()) continue;
+      const std::string name = "svc-" + std::to_string(s);
+      const ServiceHistory& rows = services[s][round];
+      append(histories[s], rows);
+      histories[s].service = "svc";
+      std::unique_ptr<ServiceState> state = cache.take(name);
+      if (state) {
+        ++remembered;
+        link_forward(*state, rows);
+      } else {
+        ++forgotten;
+        state = derived_state(histories[s]);  // read whole, as from Postgres
+      }
+      const DerivedService expected = derive_service(histories[s], LinkSettings{});
+      INFO(name << " round " << round);
+      REQUIRE(state->derived.deployments == expected.deployments);
+      REQUIRE(state->derived.deployment_changes == expected.deployment_changes);
+      REQUIRE(state->derived.incidents == expected.incidents);
+      REQUIRE(state->metrics == daily_metrics(expected));
+      cache.put(name, std::move(state));
+    }
+  }
+  CHECK(remembered > 50);
+  CHECK(forgotten > 50);
+}

@@ -4,12 +4,15 @@
 #include "common/time.h"
 
 #include <boost/json/serialize.hpp>
-#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <thread>
 #include <string>
 
 namespace fourkeys::log {
@@ -18,31 +21,88 @@ namespace {
 std::string g_program = "fourkeys";
 std::atomic<int> g_level{static_cast<int>(Level::info)};
 
-// Lines a stalled stderr (a full pipe, a slow disk) may queue before a
-// writer waits: about 8 MB of typical lines.
-constexpr std::size_t kQueuedLines = 16384;
-
-// Lines are written by a thread of their own, so that a request handler or
-// a Kafka delivery report never waits on a write to stderr; once the queue
-// is full, writers wait (nothing is dropped). The queue is drained when the
-// program exits normally.
 spdlog::logger& logger() {
   static auto instance = [] {
-    // The writing thread takes no signals: the programs wait for theirs
-    // (SIGTERM, SIGHUP) in a thread of their own, and a signal the kernel
-    // handed to this thread instead would take its default action.
-    sigset_t all, previous;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &previous);
-    spdlog::init_thread_pool(kQueuedLines, 1);
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    auto l = spdlog::create_async<spdlog::sinks::stderr_sink_mt>("fourkeys-json");
+    auto l = spdlog::stderr_logger_mt("fourkeys-json");
     l->set_pattern("%v");
     l->set_level(spdlog::level::trace);
     l->flush_on(spdlog::level::trace);
     return l;
   }();
   return *instance;
+}
+
+// Lines are handed to a thread of their own, which writes what has gathered
+// every few milliseconds in one write: a request handler or a Kafka delivery
+// report never waits on stderr (a full pipe, a slow disk), and a busy
+// receiver makes one write per batch rather than one per request, without
+// waking a thread per line. Once kMaxPending bytes wait, writers wait too:
+// nothing is dropped. Whatever waits is written when the program exits
+// normally.
+class LineBatcher {
+ public:
+  LineBatcher() {
+    logger();  // constructed first, so destroyed after this
+    // The writing thread takes no signals: the programs wait for theirs
+    // (SIGTERM, SIGHUP) in a thread of their own, and a signal the kernel
+    // handed to this thread instead would take its default action.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    thread_ = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  }
+  ~LineBatcher() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+  void add(const std::string& line) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return pending_.size() < kMaxPending || stopping_; });
+    const bool was_empty = pending_.empty();
+    if (!was_empty) pending_ += '\n';
+    pending_ += line;
+    lock.unlock();
+    if (was_empty) wake_.notify_one();
+  }
+
+ private:
+  static constexpr std::size_t kMaxPending = 8 << 20;
+  static constexpr std::chrono::milliseconds kGather{5};
+
+  void run() {
+    std::string batch;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping, everything written
+      // Let a few more lines join the batch.
+      if (!stopping_) wake_.wait_for(lock, kGather, [&] { return stopping_; });
+      batch.clear();
+      batch.swap(pending_);
+      lock.unlock();
+      space_.notify_all();
+      logger().info(batch);  // the sink ends the batch with a line break
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable space_;
+  std::string pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+LineBatcher& batcher() {
+  static LineBatcher instance;
+  return instance;
 }
 
 const char* level_name(Level level) {
@@ -60,7 +120,7 @@ const char* level_name(Level level) {
 void init(std::string_view program, Level level) {
   g_program = std::string(program);
   g_level = static_cast<int>(level);
-  logger();
+  batcher();
 }
 
 Level parse_level(std::string_view text) {
@@ -109,7 +169,7 @@ void write(Level level, std::string_view msg, const Fields& fields) {
   json::append_string(line, msg);
   line += fields.text();
   line += '}';
-  logger().info(line);
+  batcher().add(line);
 }
 
 void write(Level level, std::string_view msg, const boost::json::object& fields) {
@@ -120,7 +180,7 @@ void write(Level level, std::string_view msg, const boost::json::object& fields)
   line["program"] = g_program;
   line["msg"] = msg;
   for (const auto& kv : fields) line[kv.key()] = kv.value();
-  logger().info(boost::json::serialize(line));
+  batcher().add(boost::json::serialize(line));
 }
 
 }  // namespace fourkeys::log

@@ -15,8 +15,9 @@ enum class Level { debug, info, warn, error };
 
 // Sets the program name written on every line and the lowest level shown.
 // Safe to call once at start, before other threads log. Lines are written
-// by a background thread: a line logged just before a crash may be lost, and
-// one logged before a normal exit (return from main, std::exit) is not.
+// by a background thread a few milliseconds later, several in one write: a
+// line logged just before a crash may be lost, one logged before a normal
+// exit (return from main, std::exit) is not.
 void init(std::string_view program, Level level = Level::info);
 
 // Parses "debug", "info", "warn", "error"; unknown text gives info.

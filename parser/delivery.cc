@@ -46,12 +46,16 @@ std::vector<std::pair<std::string, std::string>> normalization_headers(const Hea
       "idempotency-key", "x-webhook-id", "user-agent",  // POST / tells GitHub by its user agent
   };
   std::vector<std::pair<std::string, std::string>> kept;
+  kept.reserve(8);
   for (const auto& [name, value] : headers.all()) {
-    std::string lowered;
-    for (char c : name) lowered += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const bool read = lowered.starts_with("ce-") ||
-                      std::find(std::begin(kRead), std::end(kRead), lowered) != std::end(kRead);
-    if (read) kept.emplace_back(std::move(lowered), value);
+    // Compared before anything is copied: this runs for every delivery.
+    const bool read = (name.size() > 3 && iequals(std::string_view(name).substr(0, 3), "ce-")) ||
+                      std::any_of(std::begin(kRead), std::end(kRead),
+                                  [&](std::string_view wanted) { return iequals(name, wanted); });
+    if (!read) continue;
+    std::string lowered(name);
+    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    kept.emplace_back(std::move(lowered), value);
   }
   const std::string media = media_type(headers);
   if (!media.empty()) {

@@ -47,7 +47,8 @@ std::vector<std::pair<std::string, std::string>> normalization_headers(const Hea
   };
   std::vector<std::pair<std::string, std::string>> kept;
   kept.reserve(8);
-  for (const auto& [name, value] : headers.all()) {
+  for (const auto& field : headers.all()) {
+    const std::string& name = field.first;
     // Compared before anything is copied: this runs for every delivery.
     const bool read = (name.size() > 3 && iequals(std::string_view(name).substr(0, 3), "ce-")) ||
                       std::any_of(std::begin(kRead), std::end(kRead),
@@ -55,7 +56,7 @@ std::vector<std::pair<std::string, std::string>> normalization_headers(const Hea
     if (!read) continue;
     std::string lowered(name);
     for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    kept.emplace_back(std::move(lowered), value);
+    kept.emplace_back(std::move(lowered), field.second);
   }
   const std::string media = media_type(headers);
   if (!media.empty()) {

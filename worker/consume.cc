@@ -18,6 +18,10 @@ struct GroupConsumer::Impl {
   rd_kafka_t* rk = nullptr;
   std::set<std::int32_t> assigned;
   std::set<std::int32_t> halted;
+  // Where each assigned partition was last sought to. Kafka reports no
+  // position for a partition nothing was read from since, so the lag of an
+  // idle partition is counted from here.
+  std::map<std::int32_t, std::int64_t> started_at;
   std::vector<ConsumedMessage>* building = nullptr;  // the batch poll_batch is filling
   bool resync = false;
   bool closed = false;
@@ -83,6 +87,7 @@ struct GroupConsumer::Impl {
     for (int i = 0; i < partitions->cnt; ++i) parts.insert(partitions->elems[i].partition);
     assigned = parts;
     halted.clear();
+    started_at.clear();
     std::map<std::int32_t, std::optional<std::int64_t>> starts;
     bool db_ok = true;
     try {
@@ -94,8 +99,12 @@ struct GroupConsumer::Impl {
     }
     for (int i = 0; i < partitions->cnt; ++i) {
       auto& el = partitions->elems[i];
-      if (db_ok && starts[el.partition]) el.offset = *starts[el.partition];
-      else el.offset = RD_KAFKA_OFFSET_END;  // never read from here: paused below, sought on resync
+      if (db_ok && starts[el.partition]) {
+        el.offset = *starts[el.partition];
+        started_at[el.partition] = el.offset;
+      } else {
+        el.offset = RD_KAFKA_OFFSET_END;  // never read from here: paused below, sought on resync
+      }
     }
     rd_kafka_assign(rk, partitions);
     std::set<std::int32_t> paused;
@@ -120,6 +129,7 @@ struct GroupConsumer::Impl {
     rd_kafka_assign(rk, nullptr);
     assigned.clear();
     halted.clear();
+    started_at.clear();
     log::info("partitions revoked");
   }
 
@@ -145,6 +155,7 @@ struct GroupConsumer::Impl {
         return false;
       }
       run.insert(p);
+      started_at[p] = *offset;
     }
     if (!run.empty()) {
       auto* list = list_of(run);
@@ -176,6 +187,7 @@ struct GroupConsumer::Impl {
     rd_kafka_topic_partition_list_add(list, settings.topic.c_str(), partition)->offset = next ? *next : low;
     if (next) {
       if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk, list, 5000)) rd_kafka_error_destroy(e);
+      started_at[partition] = *next;
     } else {
       rd_kafka_pause_partitions(rk, list);
     }
@@ -336,8 +348,15 @@ std::vector<PartitionLag> GroupConsumer::lag() const {
     PartitionLag l{el.partition, -1};
     if (rd_kafka_get_watermark_offsets(impl_->rk, impl_->settings.topic.c_str(), el.partition, &low, &high) ==
             RD_KAFKA_RESP_ERR_NO_ERROR &&
-        high >= 0 && el.offset >= 0) {
-      l.lag = std::max<std::int64_t>(0, high - el.offset);
+        high >= 0) {
+      // Nothing read since the last seek: the next offset is where it went
+      // (the oldest message Kafka has when no offset was stored).
+      std::int64_t next = el.offset;
+      if (next < 0) {
+        const auto it = impl_->started_at.find(el.partition);
+        if (it != impl_->started_at.end()) next = it->second == RD_KAFKA_OFFSET_BEGINNING ? low : it->second;
+      }
+      if (next >= 0) l.lag = std::max<std::int64_t>(0, high - next);
     }
     out.push_back(l);
   }

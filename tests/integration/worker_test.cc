@@ -13,6 +13,7 @@
 #include <future>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace fourkeys;
@@ -378,6 +379,36 @@ TEST_CASE("two workers in one group give the same tables as one worker", "[worke
   }
   CHECK(derived_tables(pair_db) == derived_tables(single_db));
   check_against_reference(pair_db, h.expected);
+}
+
+TEST_CASE("a worker that starts on a caught-up topic reports lag 0 for every partition", "[worker][lag]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  const History h = random_history(6, 4, 7, 0);
+  EnvelopePublisher publisher(kafka.brokers());
+  publisher.publish_all(as_messages(h.events));
+  {
+    WorkerProcess first(kafka.brokers(), db.url());
+    REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 60s));
+  }
+  // Nothing new: the second worker reads no message, and still knows where
+  // it stands on each partition (from the offsets stored in Postgres).
+  WorkerProcess second(kafka.brokers(), db.url());
+  std::map<std::string, std::string> lag;
+  REQUIRE(eventually([&] {
+    lag.clear();
+    std::istringstream in(second.get("/metrics").second);
+    const std::string name = "fourkeys_worker_consumer_lag{partition=\"";
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(name, 0) != 0) continue;
+      lag[line.substr(name.size(), line.find('"', name.size()) - name.size())] = line.substr(line.rfind(' ') + 1);
+    }
+    return lag.size() == 6;
+  }, 30s));
+  for (const auto& [partition, value] : lag) {
+    INFO("partition " << partition);
+    CHECK(value == "0");
+  }
 }
 
 TEST_CASE("events that cannot be stored go to the dead-letter topic and the batch goes on", "[worker]") {

@@ -1,118 +1,17 @@
 // ServiceLinker::extend must give exactly derive_service() of the whole
 // history, or decline.
 
+#include "worker/history_batches_for_tests.h"
 #include "worker/linker.h"
 
 #include <catch2/catch.hpp>
 
-#include <cstdio>
 #include <map>
-#include <random>
 
 using namespace fourkeys::worker;
+using fourkeys::worker::testing::append_rows;
+using fourkeys::worker::testing::history_batches;
 
-namespace {
-
-constexpr Millis kMinute = 60'000;
-
-std::string sha_of(int n) {
-  char buf[41];
-  std::snprintf(buf, sizeof buf, "%040d", n + 1);
-  return buf;
-}
-
-// One service's events in the order they happened, with some delivered late.
-std::vector<ServiceHistory> arrivals(std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  auto chance = [&](int percent) { return static_cast<int>(rng() % 100) < percent; };
-  std::vector<ServiceHistory> out;
-  Millis t = 1'700'000'000'000;
-  int next_sha = 0, next_event = 0;
-  std::string head = std::string(40, '0');
-  std::vector<std::string> deployed;
-  for (int step = 0; step < 60; ++step) {
-    ServiceHistory a;
-    PushRow push;
-    push.event_id = "e" + std::to_string(next_event++);
-    push.before = head;
-    const int n = 1 + static_cast<int>(rng() % 4);
-    for (int i = 0; i < n; ++i) {
-      t += kMinute;
-      head = sha_of(next_sha++);
-      push.commit_shas.push_back(head);
-      ChangeRow c;
-      c.change_id = head;
-      c.time_created = t;
-      c.event_id = push.event_id;
-      c.source = "github";
-      c.event_type = "push";
-      a.changes.push_back(c);
-    }
-    push.after = head;
-    push.time_created = t;
-    a.pushes.push_back(push);
-    out.push_back(a);
-    if (chance(60)) {
-      ServiceHistory d;
-      for (const char* env : {"production", "staging"}) {
-        if (std::string(env) == "staging" && !chance(40)) continue;
-        t += 5 * kMinute;
-        DeploymentEventRow r;
-        r.event_id = "e" + std::to_string(next_event++);
-        r.source = "github";
-        r.environment = env;
-        r.deploy_id = "github:" + std::to_string(step) + env;
-        const bool rollback = !deployed.empty() && chance(15);
-        r.sha = rollback ? deployed[rng() % deployed.size()] : head;
-        r.status = chance(85) ? "success" : "failure";
-        r.time_created = t;
-        r.finished_at = t;
-        r.is_hotfix = chance(5);
-        if (chance(40)) {
-          // The attempt is reported running first, in a batch of its own.
-          DeploymentEventRow running = r;
-          running.event_id = "e" + std::to_string(next_event++);
-          running.status = "in_progress";
-          running.time_created = t - kMinute;
-          running.finished_at.reset();
-          ServiceHistory first;
-          first.deployment_events.push_back(running);
-          out.push_back(first);
-        }
-        d.deployment_events.push_back(r);
-        if (r.status == "success") deployed.push_back(r.sha);
-      }
-      if (chance(25)) {
-        IncidentEventRow i;
-        i.event_id = "e" + std::to_string(next_event++);
-        i.source = "pagerduty";
-        i.incident_id = "I" + std::to_string(step);
-        i.status = chance(50) ? "resolved" : "open";
-        i.created_at = t + 10 * kMinute;
-        if (i.status == "resolved") i.resolved_at = t + 70 * kMinute;
-        i.time_created = t + 10 * kMinute;
-        i.environment = "production";
-        if (chance(30)) i.root_cause_sha = head.substr(0, 12);
-        d.incident_events.push_back(i);
-      }
-      out.push_back(d);
-    }
-  }
-  // Some arrive late: swap a few neighbours.
-  for (std::size_t i = 1; i < out.size(); ++i) {
-    if (chance(10)) std::swap(out[i - 1], out[i]);
-  }
-  return out;
-}
-
-void append(ServiceHistory& to, const ServiceHistory& rows) {
-  to.changes.insert(to.changes.end(), rows.changes.begin(), rows.changes.end());
-  to.pushes.insert(to.pushes.end(), rows.pushes.begin(), rows.pushes.end());
-  to.deployment_events.insert(to.deployment_events.end(), rows.deployment_events.begin(), rows.deployment_events.end());
-  to.incident_events.insert(to.incident_events.end(), rows.incident_events.begin(), rows.incident_events.end());
-}
-
-}  // namespace
 
 TEST_CASE("extending a linked history gives what deriving it whole gives", "[linker][extend]") {
   LinkSettings settings;
@@ -124,10 +23,13 @@ TEST_CASE("extending a linked history gives what deriving it whole gives", "[lin
     ServiceHistory history;
     history.service = "svc";
     DerivedService derived = linker.derive(history);
-    const auto batches = arrivals(seed);
+    // Some batches arrive late: linking forward must then decline.
+    testing::HistoryShape shape;
+    shape.late_percent = 10;
+    const auto batches = history_batches(seed, shape);
     for (std::size_t b = 0; b < batches.size(); ++b) {
       INFO("batch " << b);
-      append(history, batches[b]);
+      append_rows(history, batches[b]);
       const DerivedService before = derived;
       LinkChanges changes;
       if (linker.extend(history, batches[b], derived, changes)) {

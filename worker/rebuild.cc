@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include <functional>
 #include <unordered_set>
 
 namespace fourkeys::worker {
@@ -14,6 +15,18 @@ namespace {
 
 constexpr int kEventChunk = 5000;
 constexpr std::size_t kServiceChunk = 200;
+
+// Runs `each` on the rows of `query` a chunk at a time, read through a
+// cursor so that only one chunk is held in memory.
+void for_each_chunk(pqxx::work& tx, const std::string& query, const std::function<void(const pqxx::result&)>& each) {
+  tx.exec("DECLARE rebuild_rows NO SCROLL CURSOR FOR " + query);
+  for (;;) {
+    const pqxx::result rows = tx.exec("FETCH " + std::to_string(kEventChunk) + " FROM rebuild_rows");
+    if (rows.empty()) break;
+    each(rows);
+  }
+  tx.exec("CLOSE rebuild_rows");
+}
 
 // Replaces events_raw's envelopes by what `renormalizer` makes of each
 // stored delivery, with their base rows. The rows being read are moved to a
@@ -24,16 +37,12 @@ void renormalize_events(pqxx::work& tx, const DeliveryRenormalizer& renormalizer
       "CREATE TEMP TABLE rebuild_source ON COMMIT DROP AS "
       "SELECT id, envelope::text AS envelope, kafka_topic, kafka_partition, kafka_offset FROM events_raw");
   tx.exec("DELETE FROM events_raw");
-  tx.exec(
-      "DECLARE rebuild_events NO SCROLL CURSOR FOR "
-      "SELECT envelope, kafka_topic, kafka_partition, kafka_offset FROM rebuild_source ORDER BY id");
   // The parts of a split delivery each hold the whole delivery: normalize
   // it once.
   std::unordered_set<std::string> split_done;
   std::size_t read = 0;
-  for (;;) {
-    const pqxx::result rows = tx.exec("FETCH " + std::to_string(kEventChunk) + " FROM rebuild_events");
-    if (rows.empty()) break;
+  const char* query = "SELECT envelope, kafka_topic, kafka_partition, kafka_offset FROM rebuild_source ORDER BY id";
+  for_each_chunk(tx, query, [&](const pqxx::result& rows) {
     std::vector<ConsumedMessage> messages;
     messages.reserve(rows.size());
     for (const auto& row : rows) {
@@ -47,7 +56,7 @@ void renormalize_events(pqxx::work& tx, const DeliveryRenormalizer& renormalizer
         result.outcome = Renormalized::Outcome::kept;
         result.envelopes = {std::string(stored)};
       }
-      if (result.envelopes.size() > 1 || stored.find("\"part_of\"") != std::string_view::npos) {
+      if (result.envelopes.size() > 1 || result.stored_part) {
         if (!split_done.insert(result.delivery_id).second) continue;
       }
       switch (result.outcome) {
@@ -81,16 +90,12 @@ void renormalize_events(pqxx::work& tx, const DeliveryRenormalizer& renormalizer
     stats.events += apply_events(tx, events).stored;
     read += rows.size();
     if (progress) progress(read, total);
-  }
-  tx.exec("CLOSE rebuild_events");
+  });
 }
 
 // Writes the base rows of every stored event.
 void rederive_base_rows(pqxx::work& tx, RebuildStats& stats, std::size_t total, const RebuildProgress& progress) {
-  tx.exec("DECLARE rebuild_events NO SCROLL CURSOR FOR SELECT envelope::text FROM events_raw ORDER BY id");
-  for (;;) {
-    const pqxx::result rows = tx.exec("FETCH " + std::to_string(kEventChunk) + " FROM rebuild_events");
-    if (rows.empty()) break;
+  for_each_chunk(tx, "SELECT envelope::text FROM events_raw ORDER BY id", [&](const pqxx::result& rows) {
     std::vector<DecodedEvent> events;
     events.reserve(rows.size());
     for (const auto& row : rows) {
@@ -108,8 +113,7 @@ void rederive_base_rows(pqxx::work& tx, RebuildStats& stats, std::size_t total, 
     write_base_rows(tx, pointers);
     stats.events += rows.size();
     if (progress) progress(stats.events, total);
-  }
-  tx.exec("CLOSE rebuild_events");
+  });
 }
 
 }  // namespace

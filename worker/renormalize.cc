@@ -85,25 +85,11 @@ std::optional<std::string_view> stored_raw_text(std::string_view t) {
 
 DeliveryRenormalizer::DeliveryRenormalizer(RenormalizeSettings settings)
     // No credentials: normalizing does not authenticate.
-    : settings_(std::move(settings)), sources_(parser::build_sources(parser::SourceSettings{})) {}
+    : settings_(std::move(settings)),
+      sources_(parser::build_sources(parser::SourceSettings{})),
+      routes_(sources_) {}
 
 DeliveryRenormalizer::~DeliveryRenormalizer() = default;
-
-const parser::Source* DeliveryRenormalizer::source_for(std::string_view path, const parser::Headers& headers) const {
-  // The receiver's rules: an exact route (a route two sources name goes to
-  // the later one), or for "/" the first source the headers show.
-  const parser::Source* found = nullptr;
-  for (const auto& s : sources_) {
-    for (const auto& route : s->routes()) {
-      if (route == path) found = s.get();
-    }
-  }
-  if (found || path != "/") return found;
-  for (const auto& s : sources_) {
-    if (s->recognizes(headers)) return s.get();
-  }
-  return nullptr;
-}
 
 Renormalized DeliveryRenormalizer::renormalize(std::string_view envelope_text) const {
   json::ParseError error;
@@ -113,7 +99,8 @@ Renormalized DeliveryRenormalizer::renormalize(std::string_view envelope_text) c
 
   Renormalized result;
   result.delivery_id = text_of(stored, "part_of");
-  if (result.delivery_id.empty()) result.delivery_id = text_of(stored, "id");
+  result.stored_part = !result.delivery_id.empty();
+  if (!result.stored_part) result.delivery_id = text_of(stored, "id");
   const auto* kept = stored.if_contains("delivery");
   const auto raw = stored_raw_text(envelope_text);
   if (!kept || !kept->is_object() || !raw) {
@@ -129,7 +116,7 @@ Renormalized DeliveryRenormalizer::renormalize(std::string_view envelope_text) c
       if (value.is_string()) headers.add(std::string(name), std::string(value.get_string()));
     }
   }
-  const parser::Source* source = source_for(path, headers);
+  const parser::Source* source = routes_.find(path, headers);
   if (!source) throw std::invalid_argument("stored envelope names no known route: " + path);
 
   const auto received = parse_time(text_of(stored, "received_at"));

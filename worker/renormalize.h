@@ -12,6 +12,7 @@
 
 #include "parser/service_map/service_map.h"
 #include "parser/source.h"
+#include "parser/source_routes.h"
 
 #include <memory>
 #include <optional>
@@ -41,6 +42,8 @@ struct Renormalized {
   // the envelope id): every part of one delivery gives the same envelopes,
   // so a caller normalizes each delivery once.
   std::string delivery_id;
+  // The stored envelope was one part of a split delivery (it has `part_of`).
+  bool stored_part = false;
 };
 
 class DeliveryRenormalizer {
@@ -57,10 +60,9 @@ class DeliveryRenormalizer {
   Renormalized renormalize(std::string_view envelope_text) const;
 
  private:
-  const parser::Source* source_for(std::string_view path, const parser::Headers& headers) const;
-
   RenormalizeSettings settings_;
   std::vector<std::unique_ptr<parser::Source>> sources_;
+  parser::SourceRoutes routes_;
 };
 
 // The exact text of the top-level `raw` member of an envelope's JSON text

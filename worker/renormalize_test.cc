@@ -75,6 +75,7 @@ std::vector<std::string> renormalized(const DeliveryRenormalizer& r, const std::
   for (const auto& text : stored) {
     const Renormalized result = r.renormalize(text);
     CHECK(result.outcome == Renormalized::Outcome::renormalized);
+    CHECK(result.stored_part == (text.find("\"part_of\":") != std::string::npos));
     // Every part names the same delivery, so a rebuild normalizes it once.
     if (!delivery.empty()) CHECK(result.delivery_id == delivery);
     delivery = result.delivery_id;

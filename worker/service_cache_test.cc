@@ -3,6 +3,7 @@
 // which is why these tests live apart from the other worker tests.
 
 #include "worker/daily_metrics.h"
+#include "worker/history_batches_for_tests.h"
 #include "worker/linker.h"
 #include "worker/memory_estimate.h"
 #include "worker/service_cache.h"
@@ -14,7 +15,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
-#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <random>
@@ -76,106 +76,26 @@ using namespace fourkeys::worker;
 
 namespace {
 
-constexpr Millis kMinute = 60'000;
-
-std::string sha_of(int n) {
-  char buf[41];
-  std::snprintf(buf, sizeof buf, "%040d", n + 1);
-  return buf;
-}
-
-// One service's history in batches, in the order it happened: pushes of new
-// commits, deployments to two environments (some reported running first,
-// in a batch of their own), some failing, some redeploying an older commit,
-// and incidents. Linking forward extends every batch.
+// One service's history in batches, in the order it happened, with texts
+// long enough to be on the heap. Linking forward extends most batches.
 std::vector<ServiceHistory> batches(std::uint32_t seed, int steps) {
-  std::mt19937 rng(seed);
-  auto chance = [&](int percent) { return static_cast<int>(rng() % 100) < percent; };
-  std::vector<ServiceHistory> out;
-  Millis t = 1'700'000'000'000;
-  int next_sha = 0, next_event = 0;
-  std::string head(40, '0');
-  std::vector<std::string> deployed;
-  for (int step = 0; step < steps; ++step) {
-    ServiceHistory a;
-    PushRow push;
-    push.event_id = "event-" + std::to_string(next_event++);
-    push.repository = "acme/service-with-a-long-name";
-    push.ref = "refs/heads/main";
-    push.before = head;
-    for (int i = 0, n = 1 + static_cast<int>(rng() % 5); i < n; ++i) {
-      t += kMinute;
-      head = sha_of(next_sha++);
-      push.commit_shas.push_back(head);
-      ChangeRow c;
-      c.change_id = head;
-      c.time_created = t;
-      c.event_id = push.event_id;
-      c.source = "github";
-      c.event_type = "push";
-      c.title = "a commit title long enough to be on the heap";
-      a.changes.push_back(c);
-    }
-    push.after = head;
-    push.time_created = t;
-    a.pushes.push_back(push);
-    out.push_back(a);
-    if (!chance(70)) continue;
-    ServiceHistory d;
-    for (const char* env : {"production", "staging-environment"}) {
-      t += 5 * kMinute;
-      DeploymentEventRow r;
-      r.event_id = "event-" + std::to_string(next_event++);
-      r.source = "github";
-      r.event_type = "deployment_status";
-      r.environment = env;
-      r.deploy_id = "github:deployment-" + std::to_string(step) + env;
-      r.sha = !deployed.empty() && chance(10) ? deployed[rng() % deployed.size()] : head;
-      r.status = chance(85) ? "success" : "failure";
-      r.time_created = t;
-      r.finished_at = t;
-      if (chance(40)) {
-        DeploymentEventRow running = r;
-        running.event_id = "event-" + std::to_string(next_event++);
-        running.status = "in_progress";
-        running.time_created = t - kMinute;
-        running.finished_at.reset();
-        ServiceHistory first;
-        first.deployment_events.push_back(running);
-        out.push_back(first);
-      }
-      d.deployment_events.push_back(r);
-      if (r.status == "success") deployed.push_back(r.sha);
-    }
-    if (chance(30)) {
-      IncidentEventRow i;
-      i.event_id = "event-" + std::to_string(next_event++);
-      i.source = "pagerduty";
-      i.incident_id = "incident-" + std::to_string(step);
-      i.status = "resolved";
-      i.created_at = t + 10 * kMinute;
-      i.resolved_at = t + 70 * kMinute;
-      i.time_created = t + 10 * kMinute;
-      i.environment = "production";
-      if (chance(30)) i.root_cause_sha = head.substr(0, 12);
-      d.incident_events.push_back(i);
-    }
-    out.push_back(d);
-  }
-  return out;
-}
-
-void append(ServiceHistory& to, const ServiceHistory& rows) {
-  to.changes.insert(to.changes.end(), rows.changes.begin(), rows.changes.end());
-  to.pushes.insert(to.pushes.end(), rows.pushes.begin(), rows.pushes.end());
-  to.deployment_events.insert(to.deployment_events.end(), rows.deployment_events.begin(), rows.deployment_events.end());
-  to.incident_events.insert(to.incident_events.end(), rows.incident_events.begin(), rows.incident_events.end());
+  testing::HistoryShape shape;
+  shape.steps = steps;
+  shape.most_commits_per_push = 5;
+  shape.deploy_percent = 70;
+  shape.staging_percent = 100;
+  shape.rollback_percent = 10;
+  shape.hotfix_percent = 0;
+  shape.incident_percent = 30;
+  shape.resolved_percent = 100;
+  shape.heap_texts = true;
+  return testing::history_batches(seed, shape);
 }
 
 ServiceHistory whole(const std::vector<ServiceHistory>& parts) {
   ServiceHistory h;
   h.service = "svc";
-  for (const auto& p : parts) append(h, p);
+  for (const auto& p : parts) testing::append_rows(h, p);
   return h;
 }
 
@@ -192,7 +112,7 @@ std::unique_ptr<ServiceState> derived_state(const ServiceHistory& history) {
 // Links `state` forward by `rows` as the materializer does: extend, or
 // derive the whole history again when extend declines.
 bool link_forward(ServiceState& state, const ServiceHistory& rows) {
-  append(state.history, rows);
+  testing::append_rows(state.history, rows);
   LinkChanges changes;
   const bool extended = state.linker->extend(state.history, rows, state.derived, changes);
   if (!extended) state.derived = state.linker->derive(state.history);
@@ -352,7 +272,7 @@ TEST_CASE("services forgotten and derived again give what deriving the whole his
       if (round >= services[s].size()) continue;
       const std::string name = "svc-" + std::to_string(s);
       const ServiceHistory& rows = services[s][round];
-      append(histories[s], rows);
+      testing::append_rows(histories[s], rows);
       histories[s].service = "svc";
       std::unique_ptr<ServiceState> state = cache.take(name);
       if (state) {

@@ -47,15 +47,11 @@ Headers to_headers(const http::Request& request) {
 
 WebhookRouter::WebhookRouter(RouterSettings settings, std::vector<std::unique_ptr<Source>> sources,
                              EventProducer& producer, ReceiverMetrics& metrics)
-    : settings_(std::move(settings)), sources_(std::move(sources)), producer_(producer),
+    : settings_(std::move(settings)), sources_(std::move(sources)), routes_(sources_), producer_(producer),
       metrics_(metrics),
       // Senders should come back once the longest wait for Kafka has passed.
       retry_after_(std::to_string(
           std::max<long long>(1, static_cast<long long>(std::ceil(settings_.ack_timeout.count() / 1000.0))))) {
-  // A route two sources name goes to the later one.
-  for (const auto& s : sources_) {
-    for (auto& route : s->routes()) routes_[std::move(route)] = s.get();
-  }
   sweeper_ = std::thread([this] { sweep_deadlines(); });
 }
 
@@ -104,14 +100,6 @@ void WebhookRouter::sweep_deadlines() {
   }
 }
 
-const Source* WebhookRouter::detect_source(const http::Request& request) const {
-  const Headers headers = to_headers(request);
-  for (const auto& s : sources_) {
-    if (s->recognizes(headers)) return s.get();
-  }
-  return nullptr;
-}
-
 void WebhookRouter::handle(http::Request request, http::Responder respond) {
   const std::string& path = request.path;
   if (path == "/healthz") {
@@ -141,7 +129,7 @@ void WebhookRouter::handle(http::Request request, http::Responder respond) {
   if (path == "/") {
     known_path = true;
     if (request.method == "POST") {
-      source = detect_source(request);
+      source = routes_.by_headers(to_headers(request));
       if (!source) {
         return answer(request, "unknown", "",
                       http::json_error(400, "cannot tell the sender from the headers: expected "
@@ -150,9 +138,9 @@ void WebhookRouter::handle(http::Request request, http::Responder respond) {
                       respond);
       }
     }
-  } else if (const auto it = routes_.find(path); it != routes_.end()) {
-    known_path = true;
-    source = it->second;
+  } else {
+    source = routes_.by_path(path);
+    known_path = source != nullptr;
   }
   if (!known_path) {
     return answer(request, "unknown", "", http::json_error(404, "no such endpoint: " + path), respond);

@@ -9,6 +9,7 @@
 #include "parser/server/receiver_metrics.h"
 #include "parser/service_map/service_map.h"
 #include "parser/source.h"
+#include "parser/source_routes.h"
 
 #include <atomic>
 #include <chrono>
@@ -19,7 +20,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace fourkeys::parser {
@@ -82,13 +82,12 @@ class WebhookRouter : public http::Handler {
               http::Response response, const http::Responder& respond, std::string_view note = {});
   // 503 with Retry-After.
   http::Response unavailable(std::string_view why) const;
-  const Source* detect_source(const http::Request& request) const;
 
   void sweep_deadlines();
 
   RouterSettings settings_;
   std::vector<std::unique_ptr<Source>> sources_;
-  std::unordered_map<std::string, const Source*> routes_;  // path -> source, from routes()
+  SourceRoutes routes_;
   EventProducer& producer_;
   ReceiverMetrics& metrics_;
   const std::string retry_after_;  // seconds, for 503 answers

@@ -178,7 +178,22 @@ struct Pipeline {
     receiver = std::make_unique<ReceiverProcess>(
         kafka.brokers(), std::map<std::string, std::string>{{"FOURKEYS_PARSER_LISTEN", "127.0.0.1:" + std::to_string(port)}});
   }
-  void add_worker() { workers.push_back(std::make_unique<WorkerProcess>(kafka.brokers(), db.url())); }
+  // The combined run injects its faults from several threads at once: the
+  // list of workers changes only under this lock.
+  std::mutex workers_mutex;
+  void add_worker() {
+    std::lock_guard lock(workers_mutex);
+    workers.push_back(std::make_unique<WorkerProcess>(kafka.brokers(), db.url()));
+  }
+  // Stops the oldest worker with `sig`, waits for it to end, and starts
+  // another in its place.
+  void replace_oldest_worker(int sig) {
+    std::lock_guard lock(workers_mutex);
+    workers.front()->process().signal(sig);
+    workers.front()->process().wait(30s);
+    workers.erase(workers.begin());
+    workers.push_back(std::make_unique<WorkerProcess>(kafka.brokers(), db.url()));
+  }
 
   std::string scalar(const std::string& sql) const {
     for (int attempt = 0;; ++attempt) {
@@ -243,11 +258,6 @@ TEST_CASE("no delivery answered 2xx is lost or doubled under faults, and the tab
   std::vector<RunRow> rows;
   std::uint64_t seed = 1000;
 
-  const auto kill_worker = [&](int sig) {
-    signal_and_wait(p.workers.front()->process(), sig);
-    p.workers.erase(p.workers.begin());
-    p.add_worker();
-  };
   const std::vector<std::pair<std::string, std::function<void()>>> faults = {
       {"none", [] {}},
       {"Kafka down for 10 s",
@@ -283,7 +293,7 @@ TEST_CASE("no delivery answered 2xx is lost or doubled under faults, and the tab
        [&] {
          for (int i = 0; i < 3; ++i) {
            std::this_thread::sleep_for(2s);
-           kill_worker(SIGKILL);
+           p.replace_oldest_worker(SIGKILL);
          }
        }},
       {"two workers, one SIGTERMed during the rebalance",
@@ -291,7 +301,7 @@ TEST_CASE("no delivery answered 2xx is lost or doubled under faults, and the tab
          std::this_thread::sleep_for(1s);
          p.add_worker();
          std::this_thread::sleep_for(300ms);
-         kill_worker(SIGTERM);
+         p.replace_oldest_worker(SIGTERM);
        }},
       {"receiver SIGTERMed with requests in flight, restarted",
        [&] {

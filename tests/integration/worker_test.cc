@@ -118,6 +118,35 @@ std::vector<std::pair<std::string, std::string>> as_messages(const std::vector<H
   return out;
 }
 
+// Publishes a history 40 messages at a time, in the order it happened, to a
+// worker already running on `db`; then checks the tables against the
+// reference and against a rebuild.
+void publish_in_order_and_check(const std::string& brokers, const TestDatabase& db, const History& h) {
+  EnvelopePublisher publisher(brokers);
+  const auto messages = as_messages(h.events);
+  for (std::size_t i = 0; i < messages.size(); i += 40) {
+    publisher.publish_all({messages.begin() + static_cast<std::ptrdiff_t>(i),
+                           messages.begin() + static_cast<std::ptrdiff_t>(std::min(i + 40, messages.size()))});
+  }
+  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
+  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
+  check_against_reference(db, h.expected);
+  rebuild_equals_incremental(brokers, db);
+}
+
+// The value of the series `series` (name and labels, as /metrics writes
+// them) in a Prometheus text; fails the test when it is absent.
+double metric_value(const std::string& metrics, const std::string& series) {
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  FAIL("no series " << series);
+  return 0;
+}
+
 }  // namespace
 
 TEST_CASE("several workers starting at once apply each migration exactly once", "[worker]") {
@@ -244,22 +273,9 @@ TEST_CASE("histories delivered in the order they happened (the worker links forw
   TestDatabase db;
   WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23"});
   REQUIRE(worker.wait_ready(30s));
-  const History h = random_history(5, 20, 77, 0.1, false);
-  EnvelopePublisher publisher(kafka.brokers());
-  const auto messages = as_messages(h.events);
-  for (std::size_t i = 0; i < messages.size(); i += 40) {
-    publisher.publish_all({messages.begin() + static_cast<std::ptrdiff_t>(i),
-                           messages.begin() + static_cast<std::ptrdiff_t>(std::min(i + 40, messages.size()))});
-  }
-  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
-  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
-  check_against_reference(db, h.expected);
-  rebuild_equals_incremental(kafka.brokers(), db);
+  publish_in_order_and_check(kafka.brokers(), db, random_history(5, 20, 77, 0.1, false));
   // Most batches were linked forward from memory.
-  const auto metrics = worker.get("/metrics").second;
-  const auto at = metrics.find("fourkeys_worker_services_linked_total{how=\"extended\"} ");
-  REQUIRE(at != std::string::npos);
-  CHECK(std::stod(metrics.substr(at + 54)) > 10);
+  CHECK(metric_value(worker.get("/metrics").second, "fourkeys_worker_services_linked_total{how=\"extended\"}") > 10);
 }
 
 TEST_CASE("a cache too small for every service forgets some and still gives the same result", "[worker][property]") {
@@ -269,27 +285,14 @@ TEST_CASE("a cache too small for every service forgets some and still gives the 
   // some services from memory and read the others from Postgres.
   WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23", "--cache-mb", "0.25"});
   REQUIRE(worker.wait_ready(30s));
-  const History h = random_history(5, 40, 78, 0.1, false);
-  EnvelopePublisher publisher(kafka.brokers());
-  const auto messages = as_messages(h.events);
-  for (std::size_t i = 0; i < messages.size(); i += 40) {
-    publisher.publish_all({messages.begin() + static_cast<std::ptrdiff_t>(i),
-                           messages.begin() + static_cast<std::ptrdiff_t>(std::min(i + 40, messages.size()))});
-  }
-  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
-  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
-  check_against_reference(db, h.expected);
-  rebuild_equals_incremental(kafka.brokers(), db);
+  publish_in_order_and_check(kafka.brokers(), db, random_history(5, 40, 78, 0.1, false));
   const auto metrics = worker.get("/metrics").second;
-  auto counter = [&](const std::string& how) {
-    const std::string name = "fourkeys_worker_services_linked_total{how=\"" + how + "\"} ";
-    const auto at = metrics.find(name);
-    REQUIRE(at != std::string::npos);
-    return std::stod(metrics.substr(at + name.size()));
+  const auto linked = [&](const std::string& how) {
+    return metric_value(metrics, "fourkeys_worker_services_linked_total{how=\"" + how + "\"}");
   };
   // Both happened: services read again after being forgotten (more reads
   // than the 5 services' first ones), and services taken from memory.
-  const double loaded = counter("loaded"), remembered = counter("extended") + counter("derived");
+  const double loaded = linked("loaded"), remembered = linked("extended") + linked("derived");
   INFO("loaded " << loaded << ", remembered " << remembered);
   CHECK(loaded > 8);
   CHECK(remembered > 5);

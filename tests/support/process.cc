@@ -14,6 +14,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <atomic>
+#include <cstdio>
+#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -143,8 +145,18 @@ std::string parser_binary() { return FOURKEYS_PARSER_BINARY; }
 std::string devkafka_binary() { return FOURKEYS_DEVKAFKA_BINARY; }
 
 std::string temp_path(const std::string& stem) {
+  // The pid and a counter are not enough: a process of an earlier run
+  // (CI's sanitizer pass, an earlier local run) may have had the same pid and
+  // left its files behind, and a stale port file read before the program
+  // writes its own sends the test to a port nobody listens on.
   static std::atomic<int> counter{0};
-  return "/tmp/fourkeys-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  static const std::string run = [] {
+    std::random_device device;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%08x%08x", device(), device());
+    return std::string(hex);
+  }();
+  return "/tmp/fourkeys-" + stem + "-" + std::to_string(::getpid()) + "-" + run + "-" + std::to_string(++counter);
 }
 
 unsigned short free_port() {

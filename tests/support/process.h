@@ -46,7 +46,8 @@ class ChildProcess {
 std::string parser_binary();
 std::string devkafka_binary();
 
-// A unique temporary file name under /tmp.
+// A temporary file name under /tmp that no other process, of this run or
+// an earlier one, has used.
 std::string temp_path(const std::string& stem);
 
 // A TCP port on 127.0.0.1 nothing listens on now (the kernel's pick for

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
@@ -55,6 +56,7 @@ ReceiverProcess::ReceiverProcess(const std::string& brokers, const std::map<std:
   all_args.insert(all_args.end(), args.begin(), args.end());
   process_ = std::make_unique<ChildProcess>(parser_binary(), all_args, full, false, log_path_);
   port_ = static_cast<unsigned short>(std::stoi(wait_for_file_line(port_file, std::chrono::seconds(20))));
+  std::remove(port_file.c_str());
   ::unlink(port_file.c_str());
 }
 

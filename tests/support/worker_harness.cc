@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -166,6 +167,7 @@ WorkerProcess::WorkerProcess(const std::string& brokers, const std::string& data
                                             {"FOURKEYS_DATABASE_URL", database_url}};
   process_ = std::make_unique<ChildProcess>(worker_binary(), args, env, false, log_path_);
   port_ = static_cast<unsigned short>(std::stoi(wait_for_file_line(port_file, std::chrono::seconds(30))));
+  std::remove(port_file.c_str());
 }
 
 WorkerProcess::~WorkerProcess() = default;

@@ -119,10 +119,9 @@ class CommitGraph {
   void add_parent(const std::string& sha, const std::optional<std::string>& parent) {
     if (!parent || *parent == sha) return;
     const auto [it, new_sha] = parents_.try_emplace(sha);
-    if (new_sha) bytes_ += memory::tree_node(sizeof(*it)) + memory::string_heap(sha);
-    if (it->second.insert(*parent).second) {
-      bytes_ += memory::tree_node(sizeof(std::string)) + memory::string_heap(*parent);
-    }
+    if (new_sha) bytes_ += memory::node_of(*it);
+    const auto [p, new_parent] = it->second.insert(*parent);
+    if (new_parent) bytes_ += memory::node_of(*p);
   }
 
   // The earliest time wins: the same commit seen again in a later push
@@ -131,7 +130,7 @@ class CommitGraph {
     if (change.change_id.empty()) return;
     const auto [it, inserted] = change_times_.emplace(change.change_id, change.time_created);
     if (inserted) {
-      bytes_ += memory::tree_node(sizeof(*it)) + memory::string_heap(change.change_id);
+      bytes_ += memory::node_of(*it);
     } else {
       it->second = std::min(it->second, change.time_created);
     }
@@ -162,12 +161,8 @@ struct Deployment {
 // fields that stay as they are once the deployment is linked.
 std::size_t memory_of(const Deployment& d) {
   std::size_t total = memory::allocation(sizeof(Deployment)) + memory::heap_of(d.row);
-  for (const std::string& sha : d.additional_shas) {
-    total += memory::tree_node(sizeof(sha)) + memory::string_heap(sha);
-  }
-  for (const auto& change : d.changes) {
-    total += memory::tree_node(sizeof(change)) + memory::string_heap(change.first);
-  }
+  for (const std::string& sha : d.additional_shas) total += memory::node_of(sha);
+  for (const auto& change : d.changes) total += memory::node_of(change);
   return total;
 }
 
@@ -361,7 +356,7 @@ class EnvironmentAttributor {
  private:
   void remember(const std::string& sha, std::size_t position) {
     const auto [it, inserted] = first_with_sha_.emplace(sha, position);
-    if (inserted) sha_bytes_ += memory::tree_node(sizeof(*it)) + memory::string_heap(sha);
+    if (inserted) sha_bytes_ += memory::node_of(*it);
   }
 
   std::vector<Deployment*> deployments_;
@@ -420,7 +415,8 @@ struct ServiceLinker::State {
   }
 
   void mention(const std::string& sha) {
-    if (mentioned.insert(sha).second) bytes += memory::tree_node(sizeof(sha)) + memory::string_heap(sha);
+    const auto [it, inserted] = mentioned.insert(sha);
+    if (inserted) bytes += memory::node_of(*it);
   }
 
   void add_push(const PushRow& push) {
@@ -441,12 +437,12 @@ struct ServiceLinker::State {
   void add_deployment(Deployment deployment) {
     Deployment& d = *deployments.emplace_back(std::make_unique<Deployment>(std::move(deployment)));
     const auto [by_id, new_id] = by_deploy_id.insert_or_assign(d.row.deploy_id, &d);
-    if (new_id) bytes += memory::tree_node(sizeof(*by_id)) + memory::string_heap(d.row.deploy_id);
+    if (new_id) bytes += memory::node_of(*by_id);
     if (!d.row.main_commit.empty()) mention(d.row.main_commit);
     for (const std::string& sha : d.additional_shas) mention(sha);
     if (d.row.status == "success") {
       const auto [env_it, new_env] = environments.try_emplace(d.row.environment);
-      if (new_env) bytes += memory::tree_node(sizeof(*env_it)) + memory::string_heap(d.row.environment);
+      if (new_env) bytes += memory::node_of(*env_it);
       Environment& env = env_it->second;
       const std::string& head = d.row.main_commit;
       // Deploying again what an earlier deployment brought, after something
@@ -465,15 +461,17 @@ struct ServiceLinker::State {
   }
 
   void add_to(Environment& env, const std::string& sha) {
-    if (env.in_env.insert(sha).second) bytes += memory::tree_node(sizeof(sha)) + memory::string_heap(sha);
+    const auto [it, inserted] = env.in_env.insert(sha);
+    if (inserted) bytes += memory::node_of(*it);
   }
 
   // Destroys the deployment at `position`, one that did not succeed (so no
   // environment refers to it), leaving its slot empty.
   void remove_unsuccessful(std::size_t position) {
     const std::unique_ptr<Deployment> d = std::move(deployments[position]);
-    bytes -= memory::tree_node(sizeof(*by_deploy_id.begin())) + memory::string_heap(d->row.deploy_id) + memory_of(*d);
-    by_deploy_id.erase(d->row.deploy_id);
+    const auto by_id = by_deploy_id.find(d->row.deploy_id);
+    bytes -= memory::node_of(*by_id) + memory_of(*d);
+    by_deploy_id.erase(by_id);
   }
 
   // Folds every incident and attributes it; sets caused_incident on every

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fourkeys::worker::memory {
@@ -29,6 +30,16 @@ inline std::size_t string_heap(const std::string& s) {
 
 // One node of a std::map or std::set whose value_type is `value_size` bytes.
 constexpr std::size_t tree_node(std::size_t value_size) { return allocation(32 + value_size); }
+
+// One node of a std::set<std::string> holding `key`, with the key's heap.
+inline std::size_t node_of(const std::string& key) { return tree_node(sizeof(key)) + string_heap(key); }
+
+// One node of a std::map keyed by a string, with the key's heap (not what
+// the mapped value holds beyond its own object).
+template <typename Value>
+std::size_t node_of(const std::pair<const std::string, Value>& entry) {
+  return tree_node(sizeof(entry)) + string_heap(entry.first);
+}
 
 // A vector's own buffer (not what its elements hold).
 template <typename T>

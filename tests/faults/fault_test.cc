@@ -158,6 +158,11 @@ std::string noise(std::size_t n, unsigned seed) {
   return out;
 }
 
+void signal_and_wait(ChildProcess& p, int sig) {
+  p.signal(sig);
+  p.wait(30s);
+}
+
 // The receiver, one or two workers, Kafka and a Postgres cluster of the
 // test's own, each of which a fault may stop and start again.
 struct Pipeline {
@@ -189,8 +194,7 @@ struct Pipeline {
   // another in its place.
   void replace_oldest_worker(int sig) {
     std::lock_guard lock(workers_mutex);
-    workers.front()->process().signal(sig);
-    workers.front()->process().wait(30s);
+    signal_and_wait(workers.front()->process(), sig);
     workers.erase(workers.begin());
     workers.push_back(std::make_unique<WorkerProcess>(kafka.brokers(), db.url()));
   }
@@ -243,11 +247,6 @@ std::string table(const std::vector<RunRow>& rows) {
         << (r.equal ? "yes" : "NO") << " |\n";
   }
   return out.str();
-}
-
-void signal_and_wait(ChildProcess& p, int sig) {
-  p.signal(sig);
-  p.wait(30s);
 }
 
 }  // namespace
@@ -331,13 +330,11 @@ TEST_CASE("no delivery answered 2xx is lost or doubled under faults, and the tab
     // And the workers have read everything Kafka holds, on every partition
     // between them: the derived rows of the last batch are in.
     REQUIRE(eventually([&] {
-      long long lag = 0;
+      double lag = 0;
       std::size_t partitions = 0;
       for (const auto& worker : p.workers) {
-        std::istringstream in(worker->get("/metrics").second);
-        for (std::string line; std::getline(in, line);) {
-          if (line.rfind("fourkeys_worker_consumer_lag{", 0) != 0) continue;
-          lag += std::stoll(line.substr(line.rfind(' ') + 1));
+        for (const auto& [labels, value] : metric_samples(worker->get("/metrics").second, "fourkeys_worker_consumer_lag")) {
+          lag += value;
           ++partitions;
         }
       }

@@ -13,7 +13,6 @@
 #include <future>
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 using namespace fourkeys;
@@ -132,19 +131,6 @@ void publish_in_order_and_check(const std::string& brokers, const TestDatabase& 
   REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
   check_against_reference(db, h.expected);
   rebuild_equals_incremental(brokers, db);
-}
-
-// The value of the series `series` (name and labels, as /metrics writes
-// them) in a Prometheus text; fails the test when it is absent.
-double metric_value(const std::string& metrics, const std::string& series) {
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
-      return std::stod(line.substr(series.size() + 1));
-    }
-  }
-  FAIL("no series " << series);
-  return 0;
 }
 
 }  // namespace
@@ -275,7 +261,9 @@ TEST_CASE("histories delivered in the order they happened (the worker links forw
   REQUIRE(worker.wait_ready(30s));
   publish_in_order_and_check(kafka.brokers(), db, random_history(5, 20, 77, 0.1, false));
   // Most batches were linked forward from memory.
-  CHECK(metric_value(worker.get("/metrics").second, "fourkeys_worker_services_linked_total{how=\"extended\"}") > 10);
+  const auto linked = metric_samples(worker.get("/metrics").second, "fourkeys_worker_services_linked_total");
+  REQUIRE(linked.count("how=\"extended\""));
+  CHECK(linked.at("how=\"extended\"") > 10);
 }
 
 TEST_CASE("a cache too small for every service forgets some and still gives the same result", "[worker][property]") {
@@ -286,9 +274,11 @@ TEST_CASE("a cache too small for every service forgets some and still gives the 
   WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23", "--cache-mb", "0.25"});
   REQUIRE(worker.wait_ready(30s));
   publish_in_order_and_check(kafka.brokers(), db, random_history(5, 40, 78, 0.1, false));
-  const auto metrics = worker.get("/metrics").second;
+  const auto samples = metric_samples(worker.get("/metrics").second, "fourkeys_worker_services_linked_total");
   const auto linked = [&](const std::string& how) {
-    return metric_value(metrics, "fourkeys_worker_services_linked_total{how=\"" + how + "\"}");
+    const std::string labels = "how=\"" + how + "\"";
+    REQUIRE(samples.count(labels));
+    return samples.at(labels);
   };
   // Both happened: services read again after being forgotten (more reads
   // than the 5 services' first ones), and services taken from memory.
@@ -397,20 +387,14 @@ TEST_CASE("a worker that starts on a caught-up topic reports lag 0 for every par
   // Nothing new: the second worker reads no message, and still knows where
   // it stands on each partition (from the offsets stored in Postgres).
   WorkerProcess second(kafka.brokers(), db.url());
-  std::map<std::string, std::string> lag;
+  std::map<std::string, double> lag;
   REQUIRE(eventually([&] {
-    lag.clear();
-    std::istringstream in(second.get("/metrics").second);
-    const std::string name = "fourkeys_worker_consumer_lag{partition=\"";
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind(name, 0) != 0) continue;
-      lag[line.substr(name.size(), line.find('"', name.size()) - name.size())] = line.substr(line.rfind(' ') + 1);
-    }
+    lag = metric_samples(second.get("/metrics").second, "fourkeys_worker_consumer_lag");
     return lag.size() == 6;
   }, 30s));
   for (const auto& [partition, value] : lag) {
-    INFO("partition " << partition);
-    CHECK(value == "0");
+    INFO(partition);
+    CHECK(value == 0);
   }
 }
 

@@ -227,6 +227,25 @@ void EnvelopePublisher::publish_all(const std::vector<std::pair<std::string, std
   if (!error.empty()) throw std::runtime_error("publish: " + error);
 }
 
+std::map<std::string, double> metric_samples(const std::string& metrics, const std::string& name) {
+  std::map<std::string, double> out;
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.compare(0, name.size(), name) != 0 || line.size() <= name.size()) continue;
+    std::string labels;
+    std::size_t value_at = name.size();
+    if (line[name.size()] == '{') {
+      const std::size_t close = line.find('}', name.size());
+      if (close == std::string::npos) continue;
+      labels = line.substr(name.size() + 1, close - name.size() - 1);
+      value_at = close + 1;
+    }
+    if (value_at >= line.size() || line[value_at] != ' ') continue;  // another metric with this prefix
+    out[labels] = std::stod(line.substr(value_at + 1));
+  }
+  return out;
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -96,6 +96,10 @@ class EnvelopePublisher {
   std::string topic_;
 };
 
+// The samples of metric `name` in a Prometheus text (what /metrics answers):
+// the labels as written (`partition="3"`; empty for none) to the value.
+std::map<std::string, double> metric_samples(const std::string& metrics, const std::string& name);
+
 // Polls `condition` every 100 ms until it is true or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

@@ -24,7 +24,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$BENCH_DIR/../scripts/lib.sh"
 
 COMMAND=""
-for setting in EVENTS SERVICES COPY_EVENTS BATCH WINDOW; do
+for setting in FOURKEYS_WORKER_CACHE_MB EVENTS SERVICES COPY_EVENTS BATCH WINDOW; do
   if [ -n "${!setting:-}" ]; then COMMAND+="$setting=${!setting} "; fi
 done
 COMMAND+="bench/worker.sh"
@@ -101,6 +101,10 @@ while [ "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets")" -lt "
 t1=$(now)
 worker_seconds=$(calc "$t1 - $t0")
 worker_rate=$(calc "$EVENTS / $worker_seconds")
+# Where the worker's time went: its stage clocks and how it linked services.
+metrics="$(curl -fsS "http://127.0.0.1:$(cat "$WORK/worker.port")/metrics" || true)"
+stages="$(awk -F'[{}"= ]+' '/^fourkeys_worker_stage_seconds_total\{/ { printf "%s%s %.1f s", sep, $3, $NF; sep = ", " }' <<<"$metrics")"
+linked="$(awk -F'[{}"= ]+' '/^fourkeys_worker_services_linked_total\{/ { printf "%s%s %d", sep, $3, $NF; sep = ", " }' <<<"$metrics")"
 stored=$(sql "SELECT count(*) FROM events_raw")
 rows=$(sql "SELECT (SELECT count(*) FROM deployment_attempts) || ' deployments, ' || (SELECT count(*) FROM deployment_changes) || ' deployment changes, ' || (SELECT count(*) FROM incidents) || ' incidents, ' || (SELECT count(*) FROM metrics_daily) || ' metric days'")
 rss="$(awk 'NF == 2 && $2 > 0 { n++; e[n] = $1; r[n] = $2; if ($2 > max) { max = $2; at = $1 } }
@@ -121,6 +125,7 @@ Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, Postgres 15 with fs
 Ratio worker / COPY: **$(printf %.2f "$ratio")** (goal ≥ 0.5; goal ≥ 10,000 events/s).
 Stored: $stored events; $rows.
 Worker RSS (events stored so far): $rss.
+Worker stage clocks: ${stages:-none}; services linked: ${linked:-none}.
 MD
 )"
 echo "$section"

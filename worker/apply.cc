@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -31,18 +32,12 @@ void add_raw_row(CopyWriter& writer, const BatchEvent& e) {
   writer.row_done();
 }
 
-void add_base_rows(const DecodedEvent& d, CopyRows& pushes, CopyRows& changes, CopyRows& deployments,
-                   CopyRows& incidents) {
+void add_base_rows(const DecodedEvent& d, CopyRows& pushes, CopyRows& deployments, CopyRows& incidents) {
   if (d.push) {
     const PushRow& p = *d.push;
     pushes.text(p.event_id).text(d.service).text_or_null(p.repository).text_or_null(p.ref)
         .text_or_null(p.before).text_or_null(p.after).text_array(p.commit_shas).time(p.time_created);
     pushes.end_row();
-  }
-  for (const ChangeRow& c : d.changes) {
-    changes.text(d.service).text(c.change_id).time(c.time_created).text(c.source).text(c.event_type)
-        .text(c.event_id).text_or_null(c.repository).text_or_null(c.author).text_or_null(c.title);
-    changes.end_row();
   }
   if (d.deployment) {
     const DeploymentEventRow& r = *d.deployment;
@@ -59,6 +54,60 @@ void add_base_rows(const DecodedEvent& d, CopyRows& pushes, CopyRows& changes, C
         .text_or_null(r.root_cause_sha).text_or_null(r.severity).text_or_null(r.title).text(r.environment);
     incidents.end_row();
   }
+}
+
+// One report per (service, change_id): the earliest (time_created,
+// event_id), which is what the table keeps whatever order reports arrive in.
+std::vector<std::pair<const std::string*, const ChangeRow*>> earliest_changes(
+    const std::vector<const DecodedEvent*>& events) {
+  std::vector<std::pair<const std::string*, const ChangeRow*>> all;
+  for (const DecodedEvent* e : events) {
+    for (const ChangeRow& c : e->changes) all.emplace_back(&e->service, &c);
+  }
+  auto key = [](const std::pair<const std::string*, const ChangeRow*>& r) {
+    return std::tie(*r.first, r.second->change_id, r.second->time_created, r.second->event_id);
+  };
+  std::sort(all.begin(), all.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  auto same_change = [](const auto& a, const auto& b) {
+    return *a.first == *b.first && a.second->change_id == b.second->change_id;
+  };
+  all.erase(std::unique(all.begin(), all.end(), same_change), all.end());
+  return all;
+}
+
+// Writes the batch's commits into `changes`. Most commits are new to the
+// table, so they go in by a plain COPY; one the table already has (a commit
+// in a second push, a replay) fails that COPY, and a savepoint takes it back
+// for the upsert that keeps the earliest report. The plain COPY costs about
+// half the upsert's staging table, sort and conflict checks. Returns true
+// when the plain COPY took every row.
+bool write_changes(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
+  CopyRows rows;
+  for (const auto& [service, c] : earliest_changes(events)) {
+    rows.text(*service).text(c->change_id).time(c->time_created).text(c->source).text(c->event_type)
+        .text(c->event_id).text_or_null(c->repository).text_or_null(c->author).text_or_null(c->title);
+    rows.end_row();
+  }
+  if (rows.rows() == 0) return true;
+  tx.exec("SAVEPOINT fourkeys_changes");
+  try {
+    copy_into(tx, "changes", kChangeColumns, rows);
+    tx.exec("RELEASE SAVEPOINT fourkeys_changes");
+    return true;
+  } catch (const pqxx::unique_violation&) {
+    tx.exec("ROLLBACK TO SAVEPOINT fourkeys_changes");
+  }
+  tx.exec("CREATE TEMP TABLE IF NOT EXISTS incoming_changes (LIKE changes) ON COMMIT DELETE ROWS");
+  copy_into(tx, "incoming_changes", kChangeColumns, rows);
+  tx.exec(
+      "INSERT INTO changes SELECT * FROM incoming_changes "
+      "ON CONFLICT (service, change_id) DO UPDATE SET "
+      " time_created = EXCLUDED.time_created, source = EXCLUDED.source, event_type = EXCLUDED.event_type,"
+      " event_id = EXCLUDED.event_id, repository = EXCLUDED.repository, author = EXCLUDED.author,"
+      " title = EXCLUDED.title "
+      "WHERE (EXCLUDED.time_created, EXCLUDED.event_id) < (changes.time_created, changes.event_id)");
+  tx.exec("TRUNCATE incoming_changes");
+  return false;
 }
 
 // The latest team each service was received with; an older event (a
@@ -87,10 +136,9 @@ void write_service_teams(pqxx::transaction_base& tx, const std::vector<const Dec
 
 }  // namespace
 
-void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
-  tx.exec("CREATE TEMP TABLE IF NOT EXISTS incoming_changes (LIKE changes) ON COMMIT DELETE ROWS");
-  CopyRows pushes, changes, deployments, incidents;
-  for (const DecodedEvent* e : events) add_base_rows(*e, pushes, changes, deployments, incidents);
+bool write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
+  CopyRows pushes, deployments, incidents;
+  for (const DecodedEvent* e : events) add_base_rows(*e, pushes, deployments, incidents);
   copy_into(tx, "pushes",
             {"event_id", "service", "repository", "ref", "before_sha", "after_sha", "commit_shas", "time_created"},
             pushes);
@@ -104,20 +152,7 @@ void write_base_rows(pqxx::transaction_base& tx, const std::vector<const Decoded
              "time_created", "root_cause_sha", "severity", "title", "environment"},
             incidents);
   write_service_teams(tx, events);
-  if (changes.rows() > 0) {
-    copy_into(tx, "incoming_changes", kChangeColumns, changes);
-    // The earliest (time_created, event_id) report of a commit wins, whatever
-    // order the reports arrive in.
-    tx.exec(
-        "INSERT INTO changes "
-        "SELECT DISTINCT ON (service, change_id) * FROM incoming_changes "
-        "ORDER BY service, change_id, time_created, event_id "
-        "ON CONFLICT (service, change_id) DO UPDATE SET "
-        " time_created = EXCLUDED.time_created, source = EXCLUDED.source, event_type = EXCLUDED.event_type,"
-        " event_id = EXCLUDED.event_id, repository = EXCLUDED.repository, author = EXCLUDED.author,"
-        " title = EXCLUDED.title "
-        "WHERE (EXCLUDED.time_created, EXCLUDED.event_id) < (changes.time_created, changes.event_id)");
-  }
+  return write_changes(tx, events);
 }
 
 ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events) {
@@ -160,7 +195,7 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
     stored.push_back(&e->event);
     result.added[e->event.service].push_back(&e->event);
   }
-  write_base_rows(tx, stored);
+  result.changes_all_new = write_base_rows(tx, stored);
   result.services.assign(services.begin(), services.end());
   return result;
 }

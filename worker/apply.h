@@ -26,6 +26,10 @@ struct ApplyResult {
   // The new events by service (pointing into the events given), for the
   // materialize stage to extend what it remembers of each service.
   std::map<std::string, std::vector<const DecodedEvent*>> added;
+  // Every change row of `added` was new to `changes` (none replaced an
+  // earlier report of its commit), so the stored history before this batch
+  // is the history read back less `added` (see Materializer::run).
+  bool changes_all_new = false;
 };
 
 // Writes `events` (any order; duplicates allowed) with a few COPY and
@@ -37,6 +41,7 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
 // and the services' teams in service_teams)
 // of events known to be absent from them: the new events of a batch, or
 // every event during a rebuild.
-void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events);
+// Returns true when every change row was new to `changes`.
+bool write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events);
 
 }  // namespace fourkeys::worker

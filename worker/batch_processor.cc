@@ -87,7 +87,9 @@ void BatchProcessor::store(const std::vector<BatchEvent>& events, const std::str
     pqxx::work tx(database_.get());
     ApplyResult applied = apply_events(tx, events);
     outcome.seconds.apply += seconds_since(last);
-    MaterializeStats stats = materializer_.run(tx, applied.services, applied.added);
+    MaterializeStats stats = materializer_.run(tx, applied.services, applied.added,
+                                               applied.changes_all_new ? AddedChanges::all_new
+                                                                       : AddedChanges::some_replaced);
     seconds_since(last);
     if (offsets) {
       store_offsets(tx, topic, *offsets);

@@ -50,40 +50,32 @@ void lock_services(pqxx::transaction_base& tx, const std::vector<std::string>& s
       array_literal(services));
 }
 
-// Everything stored about `services`, read in a few statements.
+// Everything linking reads about `services`, in a few statements: of a
+// commit its sha and time, of a push its id and shas (the other columns are
+// the read side's), deployment and incident reports whole.
 std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std::vector<std::string>& services) {
   std::map<std::string, ServiceHistory> by_service;
   const std::string list = array_literal(services);
 
   for (const auto& r : tx.exec_params(
-           "SELECT service, change_id, " + ms("time_created") +
-               ", source, event_type, event_id, repository, author, title "
-               "FROM changes WHERE service = ANY($1::text[])",
+           "SELECT service, change_id, " + ms("time_created") + " FROM changes WHERE service = ANY($1::text[])",
            list)) {
     ChangeRow c;
     c.change_id = r[1].c_str();
     c.time_created = r[2].as<long long>();
-    c.source = r[3].c_str();
-    c.event_type = r[4].c_str();
-    c.event_id = r[5].c_str();
-    c.repository = text_of(r[6]);
-    c.author = text_of(r[7]);
-    c.title = text_of(r[8]);
     by_service[r[0].c_str()].changes.push_back(std::move(c));
   }
 
   for (const auto& r : tx.exec_params(
-           "SELECT service, event_id, repository, ref, before_sha, after_sha, commit_shas, " +
-               ms("time_created") + " FROM pushes WHERE service = ANY($1::text[])",
+           "SELECT service, event_id, before_sha, after_sha, commit_shas, " + ms("time_created") +
+               " FROM pushes WHERE service = ANY($1::text[])",
            list)) {
     PushRow p;
     p.event_id = r[1].c_str();
-    p.repository = text_of(r[2]);
-    p.ref = text_of(r[3]);
-    p.before = text_of(r[4]);
-    p.after = text_of(r[5]);
-    p.commit_shas = parse_text_array(r[6].c_str());
-    p.time_created = r[7].as<long long>();
+    p.before = text_of(r[2]);
+    p.after = text_of(r[3]);
+    p.commit_shas = parse_text_array(r[4].c_str());
+    p.time_created = r[5].as<long long>();
     by_service[r[0].c_str()].pushes.push_back(std::move(p));
   }
 
@@ -164,6 +156,22 @@ void compact(ServiceHistory& history) {
   }
 }
 
+// `history` as it was before `added` was written: its pushes and reports
+// less those of `added`'s events, its commits less those `added` brought
+// (each new to the table: AddedChanges::all_new).
+ServiceHistory without_added(ServiceHistory history, const ServiceHistory& added) {
+  std::set<std::string> events, shas;
+  for (const PushRow& p : added.pushes) events.insert(p.event_id);
+  for (const DeploymentEventRow& d : added.deployment_events) events.insert(d.event_id);
+  for (const IncidentEventRow& i : added.incident_events) events.insert(i.event_id);
+  for (const ChangeRow& c : added.changes) shas.insert(c.change_id);
+  std::erase_if(history.pushes, [&](const PushRow& p) { return events.count(p.event_id) > 0; });
+  std::erase_if(history.deployment_events, [&](const DeploymentEventRow& d) { return events.count(d.event_id) > 0; });
+  std::erase_if(history.incident_events, [&](const IncidentEventRow& i) { return events.count(i.event_id) > 0; });
+  std::erase_if(history.changes, [&](const ChangeRow& c) { return shas.count(c.change_id) > 0; });
+  return history;
+}
+
 ServiceHistory rows_of(const std::vector<const DecodedEvent*>& events) {
   ServiceHistory rows;
   for (const DecodedEvent* e : events) {
@@ -175,11 +183,17 @@ ServiceHistory rows_of(const std::vector<const DecodedEvent*>& events) {
   return rows;
 }
 
+ServiceHistory rows_of_service(const std::map<std::string, std::vector<const DecodedEvent*>>& added,
+                               const std::string& service) {
+  const auto it = added.find(service);
+  return it != added.end() ? rows_of(it->second) : ServiceHistory{};
+}
+
 // The rows of every derived table, in COPY form, plus the keys to delete.
 struct Writes {
   CopyRows deployments, changes, incidents, metrics;
   std::vector<std::string> del_deploy_service, del_deploy_id;
-  std::vector<std::string> del_change_service, del_change_deploy, del_change_id;
+  std::vector<std::string> del_change_service, del_change_env, del_change_at, del_change_deploy, del_change_id;
   std::vector<std::string> del_incident_service, del_incident_source, del_incident_id;
   std::vector<std::string> del_metric_service, del_metric_env, del_metric_day;
   std::vector<std::string> replace_all;  // services whose rows are all rewritten
@@ -223,6 +237,8 @@ struct Writes {
   }
   void remove(const std::string& service, const DeploymentChangeRow& c) {
     del_change_service.push_back(service);
+    del_change_env.push_back(c.environment);
+    del_change_at.push_back(std::to_string(c.deployed_at));
     del_change_deploy.push_back(c.deploy_id);
     del_change_id.push_back(c.change_id);
   }
@@ -312,8 +328,15 @@ void apply_writes(pqxx::transaction_base& tx, Writes& w) {
     }
   }
   delete_keys(tx, "deployment_attempts", {"service", "deploy_id"}, {&w.del_deploy_service, &w.del_deploy_id});
-  delete_keys(tx, "deployment_changes", {"service", "deploy_id", "change_id"},
-              {&w.del_change_service, &w.del_change_deploy, &w.del_change_id});
+  // By the whole primary key (migration 010), deployed_at as milliseconds.
+  if (!w.del_change_service.empty()) {
+    tx.exec_params(
+        "DELETE FROM deployment_changes WHERE (service, environment, deployed_at, deploy_id, change_id) IN "
+        "(SELECT s, e, timestamptz 'epoch' + t::bigint * interval '1 millisecond', d, c "
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(s, e, t, d, c))",
+        array_literal(w.del_change_service), array_literal(w.del_change_env), array_literal(w.del_change_at),
+        array_literal(w.del_change_deploy), array_literal(w.del_change_id));
+  }
   delete_keys(tx, "incidents", {"service", "source", "incident_id"},
               {&w.del_incident_service, &w.del_incident_source, &w.del_incident_id});
   // metrics_daily.day is a date: compare as text.
@@ -451,6 +474,29 @@ void diff_all(const std::string& service, const StoredRows& before, const Derive
   }
 }
 
+// Brings `state`, which equals the rows the database holds for `service`
+// (a cached state, or one derived from the history before this batch), up
+// to date with the batch's rows: linked forward when extend() can, derived
+// again otherwise; writes what changed. Returns true when linked forward.
+bool link_forward(const std::string& service, ServiceState& state, ServiceHistory new_rows,
+                  const LinkSettings& settings, Writes& writes, MaterializeStats& stats) {
+  compact(new_rows);
+  append_added(state.history, new_rows);
+  LinkChanges changes;
+  if (state.linker && state.linker->extend(state.history, new_rows, state.derived, changes)) {
+    const auto [w, d] = write_extension(service, state, changes, writes);
+    stats.rows_written += w;
+    stats.rows_deleted += d;
+    return true;
+  }
+  state.linker = std::make_unique<ServiceLinker>(settings);
+  StoredRows before{std::move(state.derived), std::move(state.metrics)};
+  state.derived = state.linker->derive(state.history);
+  state.metrics = daily_metrics(state.derived);
+  diff_all(service, before, state.derived, state.metrics, writes, stats);
+  return false;
+}
+
 std::optional<double> real_of(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return f.as<double>();
@@ -578,11 +624,26 @@ std::vector<std::vector<std::string>> Materializer::load_chunks(const std::vecto
   return chunks;
 }
 
+// Kept for the cache only while this batch's states fit its budget together
+// (the cached ones first: they are linked forward cheaply), the cache
+// forgetting older states now to make room for it; the others are dropped
+// now rather than held until the commit.
+void Materializer::keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes) {
+  const std::size_t size = state->bytes();
+  if (kept_bytes + size <= cache_->budget()) {
+    kept_bytes += size;
+    cache_->make_room(kept_bytes);
+    pending_.emplace_back(service, std::move(state));
+  } else {
+    cache_->note_size(service, size);
+  }
+}
+
 Materializer::Materializer(LinkSettings settings, ServiceCache* cache) : settings_(settings), cache_(cache) {}
 
 MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector<std::string>& services,
                                    const std::map<std::string, std::vector<const DecodedEvent*>>& added,
-                                   ServiceLocks locks) {
+                                   AddedChanges added_changes, ServiceLocks locks) {
   MaterializeStats stats;
   if (services.empty()) return stats;
   Laps laps;
@@ -634,58 +695,48 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       laps.to(stats.link_seconds);
       continue;
     }
-    // Derive the whole history (this batch's rows are in it) and write only
-    // what differs from the rows the database holds for the service.
     std::vector<std::unique_ptr<ServiceState>> fresh;
     for (ServiceHistory& history : loaded) {
       auto state = std::make_unique<ServiceState>();
       state->linker = std::make_unique<ServiceLinker>(settings_);
-      compact(history);
+      if (added_changes == AddedChanges::all_new) {
+        // The history before this batch, whose rows the database holds: link
+        // this batch's rows forward from it, as from a cached state.
+        const std::string service = history.service;
+        ServiceHistory new_rows = rows_of_service(added, service);
+        state->history = without_added(std::move(history), new_rows);
+        compact(state->history);
+        state->derived = state->linker->derive(state->history);
+        state->metrics = daily_metrics(state->derived);
+        link_forward(service, *state, std::move(new_rows), settings_, writes, stats);
+        keep(service, std::move(state), kept_bytes);
+        continue;
+      }
+      // Derive the whole history (this batch's rows are in it) and write
+      // only what differs from the rows the database holds.
       state->history = std::move(history);
       state->derived = state->linker->derive(state->history);
       state->metrics = daily_metrics(state->derived);
       fresh.push_back(std::move(state));
     }
     laps.to(stats.link_seconds);
+    if (fresh.empty()) continue;
+    std::vector<std::string> fresh_services;
+    for (const auto& state : fresh) fresh_services.push_back(state->history.service);
     std::map<std::string, std::unique_ptr<StoredRows>> stored;
-    load_derived(tx, chunk, stored);
+    load_derived(tx, fresh_services, stored);
     laps.to(stats.read_seconds);
     for (std::unique_ptr<ServiceState>& state : fresh) {
-      const std::string& service = state->history.service;
+      const std::string service = state->history.service;
       diff_all(service, *stored.at(service), state->derived, state->metrics, writes, stats);
       stored.erase(service);
-      // Kept for the cache only while this batch's states fit its budget
-      // together (the cached ones first: they are linked forward cheaply),
-      // the cache forgetting older states now to make room for it; the
-      // others are dropped now rather than held until the commit.
-      const std::size_t size = state->bytes();
-      if (kept_bytes + size <= cache_->budget()) {
-        kept_bytes += size;
-        cache_->make_room(kept_bytes);
-        pending_.emplace_back(service, std::move(state));
-      } else {
-        cache_->note_size(service, size);
-      }
+      keep(service, std::move(state), kept_bytes);
     }
     laps.to(stats.link_seconds);
   }
   for (auto& [service, state] : states) {
-    auto it = added.find(service);
-    ServiceHistory new_rows = it != added.end() ? rows_of(it->second) : ServiceHistory{};
-    compact(new_rows);
-    append_added(state->history, new_rows);
-    LinkChanges changes;
-    if (state->linker && state->linker->extend(state->history, new_rows, state->derived, changes)) {
+    if (link_forward(service, *state, rows_of_service(added, service), settings_, writes, stats)) {
       ++stats.services_extended;
-      const auto [w, d] = write_extension(service, *state, changes, writes);
-      stats.rows_written += w;
-      stats.rows_deleted += d;
-    } else {
-      state->linker = std::make_unique<ServiceLinker>(settings_);
-      StoredRows before{std::move(state->derived), std::move(state->metrics)};
-      state->derived = state->linker->derive(state->history);
-      state->metrics = daily_metrics(state->derived);
-      diff_all(service, before, state->derived, state->metrics, writes, stats);
     }
     pending_.emplace_back(service, std::move(state));
   }

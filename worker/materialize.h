@@ -47,6 +47,10 @@ struct MaterializeStats {
 
 enum class ServiceLocks { take, held_elsewhere };
 
+// How the batch's change rows went into `changes`: each new to the table,
+// or some replacing an earlier report of their commit (ApplyResult).
+enum class AddedChanges { all_new, some_replaced };
+
 class Materializer {
  public:
   // `cache` may be null (every service is read from Postgres and its rows
@@ -56,8 +60,16 @@ class Materializer {
   // `services`: sorted, unique. `added`: the base rows this transaction
   // wrote, by service. `held_elsewhere`: the caller already excludes
   // concurrent writers (the rebuild holds a table lock).
+  //
+  // A service the cache does not hold is read from Postgres. With
+  // `all_new`, the history before this batch is what was read less `added`,
+  // and the rows stored for it are derive_service() of that (every writer
+  // keeps them so): the state derived from it is linked forward like a
+  // cached one, and the stored rows are not read. Otherwise they are read
+  // and diffed against.
   MaterializeStats run(pqxx::transaction_base& tx, const std::vector<std::string>& services,
                        const std::map<std::string, std::vector<const DecodedEvent*>>& added,
+                       AddedChanges added_changes = AddedChanges::some_replaced,
                        ServiceLocks locks = ServiceLocks::take);
 
   // Call after the transaction committed: the states run() wrote go into the
@@ -74,6 +86,9 @@ class Materializer {
   static constexpr std::size_t kLoadChunkBytes = 8 << 20;
   static constexpr std::size_t kUnknownServiceBytes = 1 << 20;
   std::vector<std::vector<std::string>> load_chunks(const std::vector<std::string>& services) const;
+  // Keeps a state this batch wrote for the cache while the batch's states
+  // fit its budget; `kept_bytes` counts them.
+  void keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes);
 
   LinkSettings settings_;
   ServiceCache* cache_;

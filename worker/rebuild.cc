@@ -145,7 +145,7 @@ RebuildStats rebuild_all(pqxx::connection_base& connection, const LinkSettings& 
   for (std::size_t i = 0; i < services.size(); i += kServiceChunk) {
     std::vector<std::string> chunk(services.begin() + static_cast<std::ptrdiff_t>(i),
                                    services.begin() + static_cast<std::ptrdiff_t>(std::min(i + kServiceChunk, services.size())));
-    materializer.run(tx, chunk, {}, ServiceLocks::held_elsewhere);
+    materializer.run(tx, chunk, {}, AddedChanges::some_replaced, ServiceLocks::held_elsewhere);
   }
   stats.services = services.size();
   tx.commit();

@@ -191,6 +191,39 @@ TEST_CASE("a push, a deployment and an incident end in the metric tables, to the
   rebuild_equals_incremental(kafka.brokers(), db);
 }
 
+TEST_CASE("a commit reported again keeps its earliest report, whichever batch brings which", "[worker]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  WorkerProcess worker(kafka.brokers(), db.url());
+  REQUIRE(worker.wait_ready(30s));
+  EnvelopePublisher publisher(kafka.brokers());
+  const std::string svc = "acme/merges";
+  const std::string x(40, 'c'), y(40, 'd');
+  auto change_of = [&](const std::string& sha) {
+    return db.query("SELECT to_char(time_created AT TIME ZONE 'UTC', 'HH24:MI'), event_id FROM changes "
+                    "WHERE change_id = '" + sha + "'");
+  };
+  // A merge commit reported first, by its pull request.
+  publisher.publish(svc, merge_envelope("github:m1", svc, x, day_time(1, "12:00:00")));
+  REQUIRE(eventually([&] { return all_stored(db, 1); }, 30s));
+  CHECK(change_of(x) == std::vector<std::string>{"12:00|github:m1"});
+  // Its push, earlier, and a later report of it, in one batch: the push wins
+  // over the row already stored and over the other report.
+  publisher.publish_all({{svc, merge_envelope("github:m2", svc, x, day_time(1, "13:00:00"))},
+                         {svc, push_envelope("github:p1", svc, std::string(40, '0'), x, {{x, day_time(1, "10:00:00")}})}});
+  REQUIRE(eventually([&] { return all_stored(db, 3); }, 30s));
+  CHECK(change_of(x) == std::vector<std::string>{"10:00|github:p1"});
+  // A later report of a stored commit beside a new commit: the stored one
+  // stays, the new one is stored.
+  publisher.publish_all({{svc, merge_envelope("github:m3", svc, x, day_time(1, "11:00:00"))},
+                         {svc, push_envelope("github:p2", svc, x, y, {{y, day_time(1, "14:00:00")}})}});
+  REQUIRE(eventually([&] { return all_stored(db, 5); }, 30s));
+  CHECK(change_of(x) == std::vector<std::string>{"10:00|github:p1"});
+  CHECK(change_of(y) == std::vector<std::string>{"14:00|github:p2"});
+  CHECK(count(db, "SELECT count(*) FROM changes") == 2);
+  rebuild_equals_incremental(kafka.brokers(), db);
+}
+
 TEST_CASE("late pushes, redeliveries and re-publishes change nothing twice", "[worker]") {
   EmbeddedKafka kafka(true);
   TestDatabase db;

@@ -6,10 +6,15 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <future>
+#include <optional>
 #include <malloc.h>
 #include <thread>
 
 namespace fourkeys::worker {
+namespace {
+constexpr std::chrono::milliseconds kAheadPollWait{20};
+}  // namespace
 
 BatchLoop::BatchLoop(LoopSettings settings, Database& database, GroupConsumer& consumer, BatchProcessor& processor,
                      WorkerMetrics& metrics)
@@ -51,17 +56,103 @@ void BatchLoop::check_database() {
   }
 }
 
+void BatchLoop::record(const BatchOutcome& outcome, double seconds) {
+  // A batch that read services from Postgres built and dropped large
+  // histories; give the freed pages back rather than let the heap keep its
+  // high-water mark.
+  if (outcome.materialized.services_loaded > 0) malloc_trim(0);
+  metrics_.batch_done(outcome, seconds);
+  consumer_.commit_hint(outcome.next_offsets);
+  set_state(true, "ok");
+  log::debug("batch stored", {{"messages", static_cast<int>(outcome.messages)},
+                              {"stored", static_cast<int>(outcome.stored)},
+                              {"duplicates", static_cast<int>(outcome.duplicates)},
+                              {"services", static_cast<int>(outcome.materialized.services)},
+                              {"seconds", seconds},
+                              {"polled", poll_seconds_},
+                              {"decode", outcome.seconds.decode},
+                              {"apply", outcome.seconds.apply},
+                              {"read", outcome.seconds.read},
+                              {"link", outcome.seconds.link},
+                              {"write", outcome.seconds.write},
+                              {"commit", outcome.seconds.commit}});
+  poll_seconds_ = 0;
+}
+
+void BatchLoop::process(const std::vector<ConsumedMessage>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  const BatchOutcome outcome = processor_.process(batch);
+  record(outcome, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void BatchLoop::finish(AppliedBatch& applied) {
+  const auto started = std::chrono::steady_clock::now();
+  if (std::optional<BatchOutcome> outcome = processor_.finish(applied)) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    record(*outcome, seconds + outcome->seconds.decode + outcome->seconds.apply);
+  } else {
+    process(applied.messages());
+  }
+}
+
+void BatchLoop::finish_with_next(std::unique_ptr<AppliedBatch>& ahead, std::vector<ConsumedMessage> batch,
+                                 bool more) {
+  // The next batch is decoded and applied on the other connection while
+  // this one links and writes: Postgres takes the next batch's events_raw
+  // and base rows on one core while the worker links on the other.
+  std::future<std::unique_ptr<AppliedBatch>> next;
+  if (!batch.empty()) {
+    next = std::async(std::launch::async, [this, &batch, busy = ahead.get()] {
+      return processor_.apply_ahead(std::move(batch), busy);
+    });
+  }
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<BatchOutcome> outcome;
+  try {
+    outcome = processor_.finish(*ahead);
+  } catch (...) {
+    // The next batch is rolled back with it; the resync reads it again.
+    if (next.valid()) next.get();
+    throw;
+  }
+  std::unique_ptr<AppliedBatch> applied = next.valid() ? next.get() : nullptr;
+  if (outcome) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    record(*outcome, seconds + outcome->seconds.decode + outcome->seconds.apply);
+  } else {
+    // Stored again from the start, in order; the next batch's transaction
+    // could hold rows this one waits for, so it goes first.
+    if (applied) applied->roll_back();
+    process(ahead->messages());
+  }
+  ahead.reset();
+  if (!applied) return;
+  if (more && applied->ready()) {
+    ahead = std::move(applied);  // finished with the batch after it
+  } else {
+    finish(*applied);
+  }
+}
+
 void BatchLoop::run() {
   check_database();
   auto backoff = settings_.backoff_min;
   auto last_lag = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  // Under a backlog, a batch already applied in its own
+  // transaction, finished while the next one is applied.
+  std::unique_ptr<AppliedBatch> ahead;
   while (!stopping_) {
     const auto poll_started = std::chrono::steady_clock::now();
-    std::vector<ConsumedMessage> batch = consumer_.poll_batch(settings_.batch_size, settings_.batch_wait);
+    // With a batch applied and waiting, the next poll must not hold it back
+    // long when the backlog has just run out.
+    const auto wait = ahead ? std::min(settings_.batch_wait, kAheadPollWait) : settings_.batch_wait;
+    std::vector<ConsumedMessage> batch = consumer_.poll_batch(settings_.batch_size, wait);
     poll_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - poll_started).count();
     if (consumer_.resync_pending()) {
       // Still waiting for Postgres: poll_batch kept the group membership
-      // alive; try the database now and then.
+      // alive; try the database now and then. An applied batch is dropped:
+      // the resync reads it again from the stored offsets.
+      ahead.reset();
       check_database();
       std::this_thread::sleep_for(backoff);
       backoff = std::min(settings_.backoff_max, backoff * 2);
@@ -78,33 +169,24 @@ void BatchLoop::run() {
       rebalances_seen_ = consumer_.rebalances();
       processor_.forget_services();
     }
-    if (batch.empty()) continue;
-    const auto started = std::chrono::steady_clock::now();
+    if (batch.empty() && !ahead) continue;
+    // More messages waiting in Kafka: pipeline this batch with the next.
+    const bool more = processor_.pipelining() && !batch.empty() && consumer_.backlog() > 0;
     try {
-      const BatchOutcome outcome = processor_.process(batch);
-      // A batch that read services from Postgres built and dropped large
-      // histories; give the freed pages back rather than let the heap keep
-      // its high-water mark.
-      if (outcome.materialized.services_loaded > 0) malloc_trim(0);
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      metrics_.batch_done(outcome, seconds);
-      consumer_.commit_hint(outcome.next_offsets);
-      set_state(true, "ok");
+      if (ahead) {
+        finish_with_next(ahead, std::move(batch), more);
+      } else if (more) {
+        ahead = processor_.apply_ahead(std::move(batch), nullptr);
+        if (!ahead->ready()) {
+          process(ahead->messages());
+          ahead.reset();
+        }
+      } else {
+        process(batch);
+      }
       backoff = settings_.backoff_min;
-      log::debug("batch stored", {{"messages", static_cast<int>(outcome.messages)},
-                                  {"stored", static_cast<int>(outcome.stored)},
-                                  {"duplicates", static_cast<int>(outcome.duplicates)},
-                                  {"services", static_cast<int>(outcome.materialized.services)},
-                                  {"seconds", seconds},
-                                  {"polled", poll_seconds_},
-                                  {"decode", outcome.seconds.decode},
-                                  {"apply", outcome.seconds.apply},
-                                  {"read", outcome.seconds.read},
-                                  {"link", outcome.seconds.link},
-                                  {"write", outcome.seconds.write},
-                                  {"commit", outcome.seconds.commit}});
-      poll_seconds_ = 0;
     } catch (const StageUnavailable& e) {
+      ahead.reset();
       metrics_.batch_failed();
       processor_.forget_services();
       set_state(false, e.what());
@@ -113,6 +195,14 @@ void BatchLoop::run() {
       consumer_.request_resync();
       std::this_thread::sleep_for(backoff);
       backoff = std::min(settings_.backoff_max, backoff * 2);
+    }
+  }
+  // Stopping: the batch already applied is finished, as the current one.
+  if (ahead) {
+    try {
+      finish(*ahead);
+    } catch (const StageUnavailable& e) {
+      log::warn("the last batch was not stored; it is read again at the next start", {{"error", e.what()}});
     }
   }
 }

@@ -2,6 +2,16 @@
 // repeat; on Postgres or Kafka trouble, pause consumption, back off, and
 // resume from the offsets stored in Postgres. Runs on the calling thread;
 // stop() may be called from any thread and lets the current batch finish.
+//
+// Under a backlog (Kafka holds more than was polled) batches are pipelined:
+// a batch is decoded and applied in a transaction of its own, then
+// materialized and committed while the next one is decoded and applied on
+// a second connection. Batches still commit one after another, in the
+// order polled, each with its offsets; a batch that fails is rolled back
+// with the one applied after it, and both are stored again in order.
+// `database` (readiness checks) must not be one the processor writes with:
+// the consumer's callbacks use it between batches, while a pipelined
+// batch's transaction is open.
 #pragma once
 
 #include "worker/batch_processor.h"
@@ -10,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -48,6 +59,14 @@ class BatchLoop {
   void set_state(bool database_ok, const std::string& detail);
   // Asks Postgres for `SELECT 1` and records the answer for /readyz.
   void check_database();
+  // A stored batch: metrics, the Kafka commit hint, readiness, a log line.
+  void record(const BatchOutcome& outcome, double seconds);
+  void process(const std::vector<ConsumedMessage>& batch);
+  void finish(AppliedBatch& applied);
+  // Finishes `ahead` while `batch` is applied on another thread; the
+  // applied batch becomes `ahead` when `more` are waiting in Kafka, else it
+  // is finished too. Throws StageUnavailable with nothing held.
+  void finish_with_next(std::unique_ptr<AppliedBatch>& ahead, std::vector<ConsumedMessage> batch, bool more);
 
   LoopSettings settings_;
   Database& database_;

@@ -72,9 +72,110 @@ Decoded decode_batch(const std::vector<ConsumedMessage>& batch) {
 
 }  // namespace
 
+struct AppliedBatch::Parts {
+  std::vector<ConsumedMessage> messages;
+  Decoded decoded;  // its events point into `messages`
+  std::map<std::int32_t, std::int64_t> offsets;
+  std::string topic;
+  double decode_seconds = 0;
+  double apply_seconds = 0;
+  Database* database = nullptr;
+  std::unique_ptr<pqxx::work> tx;  // null once committed or rolled back
+  ApplyResult applied;
+};
+
+AppliedBatch::AppliedBatch() : parts_(std::make_unique<Parts>()) {}
+AppliedBatch::~AppliedBatch() = default;
+const std::vector<ConsumedMessage>& AppliedBatch::messages() const { return parts_->messages; }
+bool AppliedBatch::ready() const { return parts_->tx != nullptr; }
+void AppliedBatch::roll_back() { parts_->tx.reset(); }
+
 BatchProcessor::BatchProcessor(Database& database, DeadLetterSink& dead_letters, LinkSettings settings,
-                               ServiceCache* cache)
-    : database_(database), dead_letters_(dead_letters), cache_(cache), materializer_(settings, cache) {}
+                               ServiceCache* cache, Database* ahead_database)
+    : database_(database),
+      dead_letters_(dead_letters),
+      cache_(cache),
+      ahead_database_(ahead_database),
+      materializer_(settings, cache) {}
+
+std::unique_ptr<AppliedBatch> BatchProcessor::apply_ahead(std::vector<ConsumedMessage> batch,
+                                                          const AppliedBatch* busy) {
+  std::unique_ptr<AppliedBatch> applied(new AppliedBatch);
+  AppliedBatch::Parts& p = *applied->parts_;
+  p.messages = std::move(batch);
+  if (!ahead_database_ || p.messages.empty()) return applied;
+  auto last = std::chrono::steady_clock::now();
+  p.decoded = decode_batch(p.messages);
+  p.decode_seconds = seconds_since(last);
+  p.offsets = next_offsets(p.messages);
+  p.topic = p.messages.front().topic;
+  p.database = busy && busy->parts_->database == &database_ ? ahead_database_ : &database_;
+  try {
+    p.tx = std::make_unique<pqxx::work>(p.database->get());
+    p.applied = apply_events(*p.tx, p.decoded.events);
+    p.apply_seconds = seconds_since(last);
+  } catch (const std::exception& e) {
+    // process() will meet the same trouble, if any, and say what it is.
+    p.tx.reset();
+    if (classify_database_error(e) == DatabaseErrorKind::unavailable) p.database->reset();
+  }
+  return applied;
+}
+
+std::optional<BatchOutcome> BatchProcessor::finish(AppliedBatch& applied) {
+  AppliedBatch::Parts& p = *applied.parts_;
+  if (!p.tx) return std::nullopt;
+  BatchOutcome outcome;
+  outcome.messages = p.messages.size();
+  outcome.next_offsets = p.offsets;
+  outcome.dead_letters = p.decoded.dead_letters;
+  outcome.seconds.decode = p.decode_seconds;
+  outcome.seconds.apply = p.apply_seconds;
+  outcome.pipelined = true;
+  try {
+    auto last = std::chrono::steady_clock::now();
+    const MaterializeStats stats =
+        materializer_.run(*p.tx, p.applied.services, p.applied.added,
+                          p.applied.changes_all_new ? AddedChanges::all_new : AddedChanges::some_replaced);
+    seconds_since(last);
+    store_offsets(*p.tx, p.topic, p.offsets);
+    dead_letters_.send(outcome.dead_letters);
+    p.tx->commit();
+    p.tx.reset();
+    outcome.seconds.commit += seconds_since(last);
+    committed(p.applied, stats, outcome);
+    return outcome;
+  } catch (const StageUnavailable&) {
+    materializer_.discard();
+    p.tx.reset();
+    throw;
+  } catch (const std::exception& e) {
+    materializer_.discard();
+    p.tx.reset();
+    if (classify_database_error(e) == DatabaseErrorKind::unavailable) unavailable(*p.database, e);
+    log::debug("an applied batch failed; storing it again from the start", {{"error", describe_database_error(e)}});
+    return std::nullopt;
+  }
+}
+
+void BatchProcessor::committed(const ApplyResult& applied, const MaterializeStats& stats, BatchOutcome& outcome) {
+  outcome.seconds.read += stats.read_seconds;
+  outcome.seconds.link += stats.link_seconds;
+  outcome.seconds.write += stats.write_seconds;
+  materializer_.committed();
+  if (cache_) {
+    outcome.cache_bytes = cache_->bytes();
+    outcome.cache_services = cache_->services();
+  }
+  outcome.stored += applied.stored;
+  outcome.duplicates += applied.duplicates;
+  for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;
+  outcome.materialized.services += stats.services;
+  outcome.materialized.services_loaded += stats.services_loaded;
+  outcome.materialized.services_extended += stats.services_extended;
+  outcome.materialized.rows_written += stats.rows_written;
+  outcome.materialized.rows_deleted += stats.rows_deleted;
+}
 
 void BatchProcessor::forget_services() {
   if (cache_) cache_->clear();
@@ -97,22 +198,7 @@ void BatchProcessor::store(const std::vector<BatchEvent>& events, const std::str
     }
     tx.commit();
     outcome.seconds.commit += seconds_since(last);
-    outcome.seconds.read += stats.read_seconds;
-    outcome.seconds.link += stats.link_seconds;
-    outcome.seconds.write += stats.write_seconds;
-    materializer_.committed();
-    if (cache_) {
-      outcome.cache_bytes = cache_->bytes();
-      outcome.cache_services = cache_->services();
-    }
-    outcome.stored += applied.stored;
-    outcome.duplicates += applied.duplicates;
-    for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;
-    outcome.materialized.services += stats.services;
-    outcome.materialized.services_loaded += stats.services_loaded;
-    outcome.materialized.services_extended += stats.services_extended;
-    outcome.materialized.rows_written += stats.rows_written;
-    outcome.materialized.rows_deleted += stats.rows_deleted;
+    committed(applied, stats, outcome);
   } catch (...) {
     materializer_.discard();
     throw;

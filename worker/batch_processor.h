@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@
 namespace fourkeys::worker {
 
 class Database;
+struct ApplyResult;
 
 struct DeadLetter {
   const ConsumedMessage* message = nullptr;
@@ -66,21 +69,63 @@ struct BatchOutcome {
   std::map<std::int32_t, std::int64_t> next_offsets;
   int conflicts_retried = 0;
   bool isolated = false;  // a statement failed and the batch was replayed event by event
+  bool pipelined = false;  // applied ahead, while the batch before it was finished (finish())
   // The service cache after the batch (both 0 without a cache).
   std::size_t cache_bytes = 0;
   std::size_t cache_services = 0;
 };
 
+// A batch decoded and applied in a transaction of its own, waiting to be
+// materialized and committed (BatchProcessor::apply_ahead). Owns its
+// messages. Destroying it rolls its transaction back: nothing of it stays.
+class AppliedBatch {
+ public:
+  ~AppliedBatch();
+  AppliedBatch(const AppliedBatch&) = delete;
+  AppliedBatch& operator=(const AppliedBatch&) = delete;
+
+  const std::vector<ConsumedMessage>& messages() const;
+  // False when applying failed; finish() then stores nothing.
+  bool ready() const;
+  // Rolls the transaction back now, keeping the messages.
+  void roll_back();
+
+ private:
+  friend class BatchProcessor;
+  AppliedBatch();
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
 class BatchProcessor {
  public:
-  // `database`, `dead_letters` and `cache` (may be null) must outlive the
-  // processor.
+  // `database`, `dead_letters`, `cache` (may be null) and `ahead_database`
+  // (may be null: no pipelining) must outlive the processor. The two
+  // databases are two connections to the same Postgres.
   BatchProcessor(Database& database, DeadLetterSink& dead_letters, LinkSettings settings,
-                 ServiceCache* cache = nullptr);
+                 ServiceCache* cache = nullptr, Database* ahead_database = nullptr);
 
   // Throws StageUnavailable when Postgres or the dead-letter topic cannot be
-  // reached.
+  // reached. Requires that no AppliedBatch holds a transaction: it could
+  // wait for rows this one writes (a redelivered id, a service's team).
   BatchOutcome process(const std::vector<ConsumedMessage>& batch);
+
+  // Pipelining, for a backlog: the next batch's decoding and apply stage run
+  // on another thread, in a transaction on the connection that `busy` (the
+  // applied batch being finished meanwhile, or null) does not hold. Safe to
+  // call while finish(*busy) runs: touches neither the cache nor the
+  // materializer. Never throws; a failed apply gives a batch not ready().
+  bool pipelining() const { return ahead_database_ != nullptr; }
+  std::unique_ptr<AppliedBatch> apply_ahead(std::vector<ConsumedMessage> batch, const AppliedBatch* busy);
+
+  // Materializes, stores the offsets and dead letters of, and commits an
+  // applied batch, after every batch before it committed (so it links from
+  // what they wrote). Returns nullopt when that failed for a reason other
+  // than Postgres being unavailable, or the batch was not ready(): it is
+  // rolled back, and the caller, once no applied batch holds a transaction,
+  // runs process() on its messages (which retries and isolates). Throws
+  // StageUnavailable as process() does.
+  std::optional<BatchOutcome> finish(AppliedBatch& applied);
 
   // Partitions moved: forget the services remembered (they may now be
   // another worker's; versions would catch that, this frees the memory).
@@ -92,9 +137,13 @@ class BatchProcessor {
   void store(const std::vector<BatchEvent>& events, const std::string& topic,
              const std::map<std::int32_t, std::int64_t>* offsets, BatchOutcome& outcome);
 
+  // The materialize stage's results in `outcome`, once `tx` committed.
+  void committed(const ApplyResult& applied, const MaterializeStats& stats, BatchOutcome& outcome);
+
   Database& database_;
   DeadLetterSink& dead_letters_;
   ServiceCache* cache_;
+  Database* ahead_database_;
   Materializer materializer_;
 };
 

@@ -364,4 +364,10 @@ std::vector<PartitionLag> GroupConsumer::lag() const {
   return out;
 }
 
+std::int64_t GroupConsumer::backlog() const {
+  std::int64_t total = 0;
+  for (const PartitionLag& l : lag()) total += std::max<std::int64_t>(0, l.lag);
+  return total;
+}
+
 }  // namespace fourkeys::worker

@@ -89,6 +89,10 @@ class GroupConsumer {
 
   std::vector<std::int32_t> assignment() const;
   std::vector<PartitionLag> lag() const;
+  // Messages Kafka holds beyond those polled, summed over the assigned
+  // partitions, from the watermarks of the last fetches (asks Kafka
+  // nothing): more than 0 means more messages are waiting.
+  std::int64_t backlog() const;
   // Rebalances seen (assignments and revocations).
   std::uint64_t rebalances() const;
 

@@ -196,6 +196,11 @@ int main(int argc, char** argv) {
       ->envname("FOURKEYS_MIGRATE_TIMEOUT")->capture_default_str();
   app.add_flag("--migrate-only", migrate_only, "apply the schema migrations and exit");
   app.add_flag("--rebuild", rebuild, "recompute every derived table from events_raw and exit");
+  bool pipeline = true;
+  app.add_option("--pipeline", pipeline,
+                 "under a backlog, apply the next batch on a second Postgres connection while one is linked "
+                 "and written (true/false)")
+      ->envname("FOURKEYS_WORKER_PIPELINE")->capture_default_str();
   bool renormalize = false;
   app.add_flag("--renormalize", renormalize,
                "with --rebuild: normalize every stored delivery again (done anyway when a service map is set)");
@@ -280,21 +285,27 @@ int main(int argc, char** argv) {
     WorkerMetrics metrics;
     const auto cache_bytes = static_cast<std::size_t>(cache_mb * 1024 * 1024);
     ServiceCache cache(cache_bytes);
-    BatchProcessor processor(database, dead_letters, link, cache_bytes > 0 ? &cache : nullptr);
+    // Batches are written on `database` and, pipelined, on `ahead_database`;
+    // the consumer's callbacks and readiness checks use `control_database`,
+    // free whenever a pipelined batch's transaction is open.
+    Database ahead_database(database_url);
+    Database control_database(database_url);
+    BatchProcessor processor(database, dead_letters, link, cache_bytes > 0 ? &cache : nullptr,
+                             pipeline ? &ahead_database : nullptr);
 
     const GapPolicy policy = on_gap == "halt" ? GapPolicy::halt : GapPolicy::continue_;
     BatchLoop* loop_ptr = nullptr;
     GroupConsumer consumer(
         consumer_settings, policy,
         [&](const std::vector<std::int32_t>& partitions) {
-          pqxx::work tx(database.get());
+          pqxx::work tx(control_database.get());
           auto offsets = load_offsets(tx, consumer_settings.topic, partitions);
           tx.commit();
           return offsets;
         },
         [&](const OffsetGap& gap) {
           try {
-            pqxx::work tx(database.get());
+            pqxx::work tx(control_database.get());
             record_gap(tx, gap.topic, gap.partition, gap.from_offset, gap.to_offset,
                        policy == GapPolicy::continue_);
             tx.commit();
@@ -303,7 +314,7 @@ int main(int argc, char** argv) {
           }
           if (loop_ptr) loop_ptr->gap_found(gap, policy == GapPolicy::halt);
         });
-    BatchLoop loop(loop_settings, database, consumer, processor, metrics);
+    BatchLoop loop(loop_settings, control_database, consumer, processor, metrics);
     loop_ptr = &loop;
 
     QueryPool::Settings pool_settings;

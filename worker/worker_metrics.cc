@@ -17,6 +17,7 @@ struct WorkerMetrics::Families {
   prometheus::Histogram& batch_size;
   prometheus::Histogram& batch_seconds;
   prometheus::Counter& batches_failed;
+  prometheus::Counter& batches_pipelined;
   prometheus::Family<prometheus::Gauge>& lag;
   prometheus::Family<prometheus::Counter>& gaps;
   prometheus::Gauge& database_up;
@@ -47,6 +48,9 @@ WorkerMetrics::WorkerMetrics() : registry_(std::make_shared<prometheus::Registry
           .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}),
       prometheus::BuildCounter().Name("fourkeys_worker_batches_failed_total")
           .Help("Batches not stored because Postgres or Kafka was unavailable (retried)").Register(r).Add({}),
+      prometheus::BuildCounter().Name("fourkeys_worker_batches_pipelined_total")
+          .Help("Batches stored pipelined: applied on a second connection while the batch before them was "
+                "linked and written, because Kafka held more (FOURKEYS_WORKER_PIPELINE)").Register(r).Add({}),
       prometheus::BuildGauge().Name("fourkeys_worker_consumer_lag")
           .Help("Messages on the events topic not yet read, per assigned partition").Register(r),
       prometheus::BuildCounter().Name("fourkeys_worker_offset_gaps_total")
@@ -95,6 +99,7 @@ void WorkerMetrics::batch_done(const BatchOutcome& outcome, double seconds) {
   f_->cache_services.Set(static_cast<double>(outcome.cache_services));
   f_->batch_size.Observe(static_cast<double>(outcome.messages));
   f_->batch_seconds.Observe(seconds);
+  if (outcome.pipelined) f_->batches_pipelined.Increment();
   f_->database_up.Set(1);
 }
 

@@ -283,6 +283,12 @@ TEST_CASE("random histories in random order with duplicates give the reference r
     REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
     check_against_reference(db, h.expected);
     rebuild_equals_incremental(kafka.brokers(), db);
+    // The whole history was waiting in Kafka: batches were applied ahead,
+    // on the second connection, while the batch before them was finished
+    // (redeliveries among them wait for, or conflict with, that batch).
+    const auto pipelined = metric_samples(worker.get("/metrics").second, "fourkeys_worker_batches_pipelined_total");
+    REQUIRE(pipelined.count(""));
+    CHECK(pipelined.at("") > 0);
   }
 }
 

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +14,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -81,89 +85,169 @@ double lead_time_seconds(Millis deployed_at, Millis commit_time) {
   return static_cast<double>(deployed_at - commit_time) / 1000.0;
 }
 
+// ---- shas -------------------------------------------------------------------
+
+// Every sha linking has been told of (by a push, a change or a deployment),
+// each held once; the containers below name them by a 4-byte id. A service's
+// state holds each of its commits in several of them (its parents, its time,
+// each environment that has it, the deployment that brought it there), so
+// the shas themselves would otherwise be most of what the state takes.
+using ShaId = std::uint32_t;
+constexpr ShaId kNoSha = std::numeric_limits<ShaId>::max();
+
+class ShaTable {
+ public:
+  ShaId intern(const std::string& sha) {
+    if (const ShaId known = find(sha); known != kNoSha) return known;
+    const auto id = static_cast<ShaId>(shas_.size());
+    const std::string& stored = shas_.emplace_back(sha);
+    ids_.emplace(std::string_view(stored), id);
+    heap_ += memory::string_heap(stored) + kIdNodeBytes;
+    return id;
+  }
+  // kNoSha for a sha nobody named.
+  ShaId find(std::string_view sha) const {
+    const auto it = ids_.find(sha);
+    return it == ids_.end() ? kNoSha : it->second;
+  }
+  const std::string& text(ShaId id) const { return shas_[id]; }
+  std::size_t size() const { return shas_.size(); }
+
+  // The heap it holds (memory_estimate.h): each sha's text and hash node,
+  // the buckets, and the deque's 512-byte blocks of strings.
+  std::size_t memory_bytes() const {
+    const std::size_t blocks = shas_.size() / kPerBlock + 1;
+    return heap_ + memory::allocation(ids_.bucket_count() * sizeof(void*)) + blocks * memory::allocation(512) +
+           memory::allocation((blocks + 8) * sizeof(void*));
+  }
+
+ private:
+  // An unordered_map node: the next pointer, the value, the cached hash.
+  static constexpr std::size_t kIdNodeBytes =
+      memory::allocation(sizeof(void*) + sizeof(std::pair<const std::string_view, ShaId>) + sizeof(std::size_t));
+  static constexpr std::size_t kPerBlock = 512 / sizeof(std::string);
+  std::deque<std::string> shas_;  // a deque: the views in ids_ stay valid as it grows
+  std::unordered_map<std::string_view, ShaId> ids_;
+  std::size_t heap_ = 0;
+};
+
+// A set of shas, one bit per id of the table.
+class ShaSet {
+ public:
+  bool contains(ShaId id) const { return id < bits_.size() && bits_[id]; }
+  bool insert(ShaId id) {
+    if (id >= bits_.size()) bits_.resize(std::max<std::size_t>(id + 1, bits_.size() * 2), false);
+    if (bits_[id]) return false;
+    bits_[id] = true;
+    return true;
+  }
+  std::size_t memory_bytes() const { return memory::allocation((bits_.capacity() + 63) / 64 * 8); }
+
+ private:
+  std::vector<bool> bits_;
+};
+
 // ---- commit graph ---------------------------------------------------------
 
 // What the pushes and changes say about commits: each sha's parents (a sha
 // pushed to several branches has several) and each known change's time.
 class CommitGraph {
  public:
-
-  std::optional<Millis> change_time(const std::string& sha) const {
-    const auto it = change_times_.find(sha);
-    if (it == change_times_.end()) return std::nullopt;
-    return it->second;
+  std::optional<Millis> change_time(ShaId sha) const {
+    if (sha >= times_.size() || times_[sha] == kNoTime) return std::nullopt;
+    return times_[sha];
   }
 
-  bool is_known_change(const std::string& sha) const { return change_times_.count(sha) > 0; }
+  bool is_known_change(ShaId sha) const { return change_time(sha).has_value(); }
 
-  // Sorted, so a walk visits parents in one order whatever the push order.
-  const std::set<std::string>& parents(const std::string& sha) const {
-    static const std::set<std::string> kNone;
-    const auto it = parents_.find(sha);
-    return it == parents_.end() ? kNone : it->second;
+  // In the order of their text, so a walk visits parents in one order
+  // whatever the push order.
+  void parents(ShaId sha, const ShaTable& shas, std::vector<ShaId>& out) const {
+    out.clear();
+    if (sha >= first_parent_.size() || first_parent_[sha] == kNoSha) return;
+    out.push_back(first_parent_[sha]);
+    const auto more = more_parents_.find(sha);
+    if (more == more_parents_.end()) return;
+    out.insert(out.end(), more->second.begin(), more->second.end());
+    std::sort(out.begin(), out.end(), [&](ShaId a, ShaId b) { return shas.text(a) < shas.text(b); });
   }
 
-  void add_push(const PushRow& push) {
-    std::optional<std::string> previous;
-    if (!is_null_sha(push.before)) previous = push.before;
+  void add_push(const PushRow& push, ShaTable& shas) {
+    ShaId previous = is_null_sha(push.before) ? kNoSha : shas.intern(push.before);
     for (const std::string& sha : push.commit_shas) {
       if (sha.empty()) continue;
-      add_parent(sha, previous);
-      previous = sha;
+      const ShaId id = shas.intern(sha);
+      add_parent(id, previous);
+      previous = id;
     }
     // `after` is the branch head; senders leave it out of the commit list
     // when it is a merge commit or the push only moved the branch.
-    if (!is_null_sha(push.after)) add_parent(push.after, previous);
+    if (!is_null_sha(push.after)) add_parent(shas.intern(push.after), previous);
   }
 
-  void add_parent(const std::string& sha, const std::optional<std::string>& parent) {
-    if (!parent || *parent == sha) return;
-    const auto [it, new_sha] = parents_.try_emplace(sha);
-    if (new_sha) bytes_ += memory::node_of(*it);
-    const auto [p, new_parent] = it->second.insert(*parent);
-    if (new_parent) bytes_ += memory::node_of(*p);
+  void add_parent(ShaId sha, ShaId parent) {
+    if (parent == kNoSha || parent == sha) return;
+    if (sha >= first_parent_.size()) first_parent_.resize(std::max<std::size_t>(sha + 1, first_parent_.size() * 2), kNoSha);
+    ShaId& first = first_parent_[sha];
+    if (first == kNoSha) {
+      first = parent;
+      return;
+    }
+    if (first == parent) return;
+    auto [it, inserted] = more_parents_.try_emplace(sha);
+    std::vector<ShaId>& more = it->second;
+    if (std::find(more.begin(), more.end(), parent) != more.end()) return;
+    more_bytes_ -= memory::vector_heap(more);
+    more.push_back(parent);
+    more_bytes_ += memory::vector_heap(more) + (inserted ? memory::tree_node(sizeof(*it)) : 0);
   }
 
   // The earliest time wins: the same commit seen again in a later push
   // (another branch, a rebase) was not committed again.
-  void add_change(const ChangeRow& change) {
+  void add_change(const ChangeRow& change, ShaTable& shas) {
     if (change.change_id.empty()) return;
-    const auto [it, inserted] = change_times_.emplace(change.change_id, change.time_created);
-    if (inserted) {
-      bytes_ += memory::node_of(*it);
-    } else {
-      it->second = std::min(it->second, change.time_created);
-    }
+    const ShaId id = shas.intern(change.change_id);
+    if (id >= times_.size()) times_.resize(std::max<std::size_t>(id + 1, times_.size() * 2), kNoTime);
+    times_[id] = times_[id] == kNoTime ? change.time_created : std::min(times_[id], change.time_created);
   }
 
-  // The heap both maps hold (memory_estimate.h).
-  std::size_t memory_bytes() const { return bytes_; }
+  // The heap it holds (memory_estimate.h).
+  std::size_t memory_bytes() const {
+    return memory::vector_heap(first_parent_) + memory::vector_heap(times_) + more_bytes_;
+  }
 
  private:
-  std::size_t bytes_ = 0;
-
-  std::map<std::string, std::set<std::string>> parents_;
-  std::map<std::string, Millis> change_times_;
+  static constexpr Millis kNoTime = std::numeric_limits<Millis>::min();
+  std::vector<ShaId> first_parent_;                 // by id; kNoSha: none known
+  std::map<ShaId, std::vector<ShaId>> more_parents_;  // the rare second and later parents
+  std::vector<Millis> times_;                       // by id; kNoTime: not a known change
+  std::size_t more_bytes_ = 0;
 };
 
 // ---- deployments ----------------------------------------------------------
 
 // One deploy_id's reports folded, plus what linking needs and the row does
 // not carry.
-struct Deployment {
+struct FoldedDeployment {
   DeploymentRow row;
   std::set<std::string> additional_shas;
   std::optional<Millis> sender_commit_time;
-  std::map<std::string, Millis> changes;  // change_id → commit time
+};
+
+// A deployment once linked.
+struct Deployment {
+  DeploymentRow row;
+  ShaId head = kNoSha;  // main_commit
+  std::vector<ShaId> additional_shas;
+  std::optional<Millis> sender_commit_time;
+  std::vector<std::pair<ShaId, Millis>> changes;  // with their commit times, in the order of the shas' text
 };
 
 // The heap one linked Deployment takes, itself included. Depends only on
 // fields that stay as they are once the deployment is linked.
 std::size_t memory_of(const Deployment& d) {
-  std::size_t total = memory::allocation(sizeof(Deployment)) + memory::heap_of(d.row);
-  for (const std::string& sha : d.additional_shas) total += memory::node_of(sha);
-  for (const auto& change : d.changes) total += memory::node_of(change);
-  return total;
+  return memory::allocation(sizeof(Deployment)) + memory::heap_of(d.row) + memory::vector_heap(d.additional_shas) +
+         memory::vector_heap(d.changes);
 }
 
 // The report whose status is final: the last terminal one, or the latest
@@ -185,9 +269,9 @@ std::optional<Millis> started_at(const std::vector<const DeploymentEventRow*>& r
   return std::nullopt;
 }
 
-Deployment fold_deployment(const std::vector<const DeploymentEventRow*>& reports) {
+FoldedDeployment fold_deployment(const std::vector<const DeploymentEventRow*>& reports) {
   const DeploymentEventRow& final = final_report(reports);
-  Deployment deployment;
+  FoldedDeployment deployment;
   DeploymentRow& row = deployment.row;
   row.deploy_id = final.deploy_id;
   row.source = reports.front()->source;
@@ -208,15 +292,15 @@ Deployment fold_deployment(const std::vector<const DeploymentEventRow*>& reports
   return deployment;
 }
 
-std::vector<Deployment> fold_deployments(const std::vector<DeploymentEventRow>& events) {
+std::vector<FoldedDeployment> fold_deployments(const std::vector<DeploymentEventRow>& events) {
   std::map<std::string, std::vector<const DeploymentEventRow*>> by_deploy_id;
   for (const DeploymentEventRow& event : events) by_deploy_id[event.deploy_id].push_back(&event);
-  std::vector<Deployment> deployments;
+  std::vector<FoldedDeployment> deployments;
   deployments.reserve(by_deploy_id.size());
   for (const auto& [deploy_id, reports] : by_deploy_id) {
     deployments.push_back(fold_deployment(in_time_order(reports)));
   }
-  std::sort(deployments.begin(), deployments.end(), [](const Deployment& a, const Deployment& b) {
+  std::sort(deployments.begin(), deployments.end(), [](const FoldedDeployment& a, const FoldedDeployment& b) {
     return std::tie(a.row.deployed_at, a.row.deploy_id) < std::tie(b.row.deployed_at, b.row.deploy_id);
   });
   return deployments;
@@ -226,41 +310,52 @@ std::vector<Deployment> fold_deployments(const std::vector<DeploymentEventRow>& 
 
 // The known changes reachable from `head` without passing a commit the
 // environment already has: the commits this deployment brings.
-std::map<std::string, Millis> walk_new_changes(const CommitGraph& graph, const std::string& head,
-                                               const std::set<std::string>& in_env) {
-  std::map<std::string, Millis> found;
-  if (head.empty() || in_env.count(head) > 0) return found;
-  std::set<std::string> visited{head};
-  std::deque<std::string> queue{head};
+std::vector<std::pair<ShaId, Millis>> walk_new_changes(const CommitGraph& graph, const ShaTable& shas, ShaId head,
+                                                       const ShaSet& in_env) {
+  std::vector<std::pair<ShaId, Millis>> found;
+  if (head == kNoSha || in_env.contains(head)) return found;
+  std::unordered_set<ShaId> visited{head};
+  std::deque<ShaId> queue{head};
+  std::vector<ShaId> parents;
   while (!queue.empty()) {
-    const std::string sha = std::move(queue.front());
+    const ShaId sha = queue.front();
     queue.pop_front();
-    if (const auto time = graph.change_time(sha)) found.emplace(sha, *time);
-    for (const std::string& parent : graph.parents(sha)) {
+    if (const auto time = graph.change_time(sha)) found.emplace_back(sha, *time);
+    graph.parents(sha, shas, parents);
+    for (const ShaId parent : parents) {
       if (visited.size() >= kMaxWalkedCommits) break;
-      if (in_env.count(parent) > 0 || !visited.insert(parent).second) continue;
+      if (in_env.contains(parent) || !visited.insert(parent).second) continue;
       queue.push_back(parent);
     }
   }
   return found;
 }
 
-void collect_changes(const CommitGraph& graph, const std::set<std::string>& in_env, Deployment& deployment) {
-  const std::string& head = deployment.row.main_commit;
-  deployment.changes = walk_new_changes(graph, head, in_env);
+void collect_changes(const CommitGraph& graph, const ShaTable& shas, const ShaSet& in_env, Deployment& deployment) {
+  const ShaId head = deployment.head;
+  std::vector<std::pair<ShaId, Millis>> changes = walk_new_changes(graph, shas, head, in_env);
   // An API sender reports its commit's time itself and sends no pushes.
-  if (!head.empty() && in_env.count(head) == 0 && !graph.is_known_change(head) && deployment.sender_commit_time) {
-    deployment.changes.emplace(head, *deployment.sender_commit_time);
+  if (head != kNoSha && !in_env.contains(head) && !graph.is_known_change(head) && deployment.sender_commit_time) {
+    changes.emplace_back(head, *deployment.sender_commit_time);
   }
-  for (const std::string& sha : deployment.additional_shas) {
-    if (in_env.count(sha) > 0) continue;
-    if (const auto time = graph.change_time(sha)) deployment.changes.emplace(sha, *time);
+  for (const ShaId sha : deployment.additional_shas) {
+    if (in_env.contains(sha)) continue;
+    if (const auto time = graph.change_time(sha)) changes.emplace_back(sha, *time);
   }
+  // Each sha once (the first found keeps its time), in the order of the
+  // shas' text: the order of the change rows.
+  std::stable_sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  changes.erase(std::unique(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+                changes.end());
+  std::sort(changes.begin(), changes.end(),
+            [&](const auto& a, const auto& b) { return shas.text(a.first) < shas.text(b.first); });
+  changes.shrink_to_fit();
+  deployment.changes = std::move(changes);
   deployment.row.change_count = static_cast<int>(deployment.changes.size());
 }
 
 std::optional<Millis> main_commit_time(const CommitGraph& graph, const Deployment& deployment) {
-  if (const auto known = graph.change_time(deployment.row.main_commit)) return known;
+  if (const auto known = graph.change_time(deployment.head)) return known;
   return deployment.sender_commit_time;
 }
 
@@ -314,30 +409,38 @@ std::vector<IncidentRow> fold_incidents(const std::vector<IncidentEventRow>& eve
 // finished, and which of them first brought each sha.
 class EnvironmentAttributor {
  public:
+  explicit EnvironmentAttributor(const ShaTable& shas) : shas_(&shas) {}
+
   // Deployments come in the order they finished.
   void add(Deployment* deployment) {
-    const std::size_t position = deployments_.size();
+    const auto position = static_cast<std::uint32_t>(deployments_.size());
     deployments_.push_back(deployment);
-    // emplace keeps the first, so each sha maps to the earliest deployment.
-    if (!deployment->row.main_commit.empty()) remember(deployment->row.main_commit, position);
+    // The first kept, so each sha maps to the earliest deployment.
+    if (deployment->head != kNoSha) remember(deployment->head, position);
     for (const auto& [sha, time] : deployment->changes) remember(sha, position);
   }
 
   // The heap it holds (memory_estimate.h).
-  std::size_t memory_bytes() const { return memory::vector_heap(deployments_) + sha_bytes_; }
+  std::size_t memory_bytes() const {
+    return memory::vector_heap(deployments_) + memory::vector_heap(first_) + memory::vector_heap(by_text_);
+  }
 
   // The earliest deployment that brought the root-cause commit, named in
   // full or by a short sha.
   Deployment* by_root_cause(const std::string& sha) const {
     if (sha.empty()) return nullptr;
-    const bool may_be_short = sha.size() >= kShortestShaPrefix;
-    std::optional<std::size_t> earliest;
-    // The map is sorted, so every stored sha that starts with `sha` follows
-    // its lower bound: `sha` itself first, then the longer ones.
-    for (auto it = first_with_sha_.lower_bound(sha); it != first_with_sha_.end(); ++it) {
-      const auto& [stored, position] = *it;
-      if (!starts_with(stored, sha)) break;
-      if (stored.size() == sha.size() || may_be_short) earliest = std::min(earliest.value_or(position), position);
+    std::optional<std::uint32_t> earliest;
+    const ShaId exact = shas_->find(sha);
+    if (exact != kNoSha && exact < first_.size() && first_[exact] != kNone) earliest = first_[exact];
+    if (sha.size() >= kShortestShaPrefix) {
+      // Every sha brought here that starts with `sha`, in the order of their
+      // text: they follow its lower bound.
+      sort_by_text();
+      const auto from = std::lower_bound(by_text_.begin(), by_text_.end(), sha,
+                                         [&](ShaId id, const std::string& key) { return shas_->text(id) < key; });
+      for (auto it = from; it != by_text_.end() && starts_with(shas_->text(*it), sha); ++it) {
+        earliest = std::min(earliest.value_or(first_[*it]), first_[*it]);
+      }
     }
     return earliest ? deployments_[*earliest] : nullptr;
   }
@@ -354,23 +457,41 @@ class EnvironmentAttributor {
   }
 
  private:
-  void remember(const std::string& sha, std::size_t position) {
-    const auto [it, inserted] = first_with_sha_.emplace(sha, position);
-    if (inserted) sha_bytes_ += memory::node_of(*it);
+  static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+  void remember(ShaId sha, std::uint32_t position) {
+    if (sha >= first_.size()) first_.resize(std::max<std::size_t>(sha + 1, first_.size() * 2), kNone);
+    if (first_[sha] != kNone) return;
+    first_[sha] = position;
+    sorted_ = false;
   }
 
+  // Short shas are rare (issue text naming a commit): the shas brought here
+  // are sorted by their text only when one is looked up.
+  void sort_by_text() const {
+    if (sorted_) return;
+    by_text_.clear();
+    for (ShaId id = 0; id < first_.size(); ++id) {
+      if (first_[id] != kNone) by_text_.push_back(id);
+    }
+    std::sort(by_text_.begin(), by_text_.end(), [&](ShaId a, ShaId b) { return shas_->text(a) < shas_->text(b); });
+    sorted_ = true;
+  }
+
+  const ShaTable* shas_;
   std::vector<Deployment*> deployments_;
-  std::map<std::string, std::size_t> first_with_sha_;  // sha → position in deployments_
-  std::size_t sha_bytes_ = 0;  // what first_with_sha_ holds
+  std::vector<std::uint32_t> first_;  // by sha id: position in deployments_, kNone when not brought here
+  mutable std::vector<ShaId> by_text_;
+  mutable bool sorted_ = true;
 };
 
 // The rows of one deployment's changes, in change_id order.
-void append_change_rows(const Deployment& deployment, std::vector<DeploymentChangeRow>& rows) {
+void append_change_rows(const Deployment& deployment, const ShaTable& shas, std::vector<DeploymentChangeRow>& rows) {
   for (const auto& [sha, commit_time] : deployment.changes) {
     DeploymentChangeRow row;
     row.deploy_id = deployment.row.deploy_id;
     row.environment = deployment.row.environment;
-    row.change_id = sha;
+    row.change_id = shas.text(sha);
     row.commit_time = commit_time;
     row.deployed_at = deployment.row.deployed_at;
     row.lead_time_seconds = lead_time_seconds(deployment.row.deployed_at, commit_time);
@@ -388,81 +509,65 @@ bool sorts_before(const DeploymentRow& a, const DeploymentRow& b) {
 // looking at the earlier ones again.
 struct ServiceLinker::State {
   struct Environment {
-    std::set<std::string> in_env;  // shas the environment has
+    explicit Environment(const ShaTable& shas) : attributor(shas) {}
+    ShaSet in_env;  // shas the environment has
     const Deployment* previous = nullptr;
     EnvironmentAttributor attributor;
   };
 
+  // Every sha a push, a change or a deployment names. A batch that gives one
+  // of them new parents or a time may change what earlier deployments
+  // brought; one that names only new shas cannot.
+  ShaTable shas;
   CommitGraph graph;
   // In the order they finished; each on the heap, so pointers to it stay
   // valid when others are removed.
   std::vector<std::unique_ptr<Deployment>> deployments;
   std::map<std::string, const Deployment*> by_deploy_id;
   std::map<std::string, Environment> environments;
-  // Every sha a push, a change or a deployment names. A batch that gives one
-  // of them new parents or a time may change what earlier deployments
-  // brought; one that names only new shas cannot.
-  std::set<std::string> mentioned;
-  // The heap of the members above except `graph` and the attributors, and
-  // of `deployments`' elements (memory_estimate.h).
+  // The heap of `by_deploy_id`'s and `environments`' nodes and of
+  // `deployments`' elements (memory_estimate.h).
   std::size_t bytes = 0;
 
   std::size_t memory_bytes() const {
-    std::size_t total = memory::allocation(sizeof(State)) + bytes + graph.memory_bytes() +
+    std::size_t total = memory::allocation(sizeof(State)) + bytes + shas.memory_bytes() + graph.memory_bytes() +
                         memory::vector_heap(deployments);
-    for (const auto& [name, env] : environments) total += env.attributor.memory_bytes();
+    for (const auto& [name, env] : environments) total += env.in_env.memory_bytes() + env.attributor.memory_bytes();
     return total;
   }
 
-  void mention(const std::string& sha) {
-    const auto [it, inserted] = mentioned.insert(sha);
-    if (inserted) bytes += memory::node_of(*it);
-  }
+  bool mentioned(const std::string& sha) const { return shas.find(sha) != kNoSha; }
 
-  void add_push(const PushRow& push) {
-    graph.add_push(push);
-    if (!is_null_sha(push.before)) mention(push.before);
-    for (const auto& sha : push.commit_shas) {
-      if (!sha.empty()) mention(sha);
-    }
-    if (!is_null_sha(push.after)) mention(push.after);
-  }
-
-  void add_change(const ChangeRow& change) {
-    graph.add_change(change);
-    if (!change.change_id.empty()) mention(change.change_id);
-  }
+  void add_push(const PushRow& push) { graph.add_push(push, shas); }
+  void add_change(const ChangeRow& change) { graph.add_change(change, shas); }
 
   // Appends a deployment that finished after every one so far.
-  void add_deployment(Deployment deployment) {
-    Deployment& d = *deployments.emplace_back(std::make_unique<Deployment>(std::move(deployment)));
+  void add_deployment(FoldedDeployment folded) {
+    Deployment& d = *deployments.emplace_back(std::make_unique<Deployment>());
+    d.row = std::move(folded.row);
+    d.sender_commit_time = folded.sender_commit_time;
     const auto [by_id, new_id] = by_deploy_id.insert_or_assign(d.row.deploy_id, &d);
     if (new_id) bytes += memory::node_of(*by_id);
-    if (!d.row.main_commit.empty()) mention(d.row.main_commit);
-    for (const std::string& sha : d.additional_shas) mention(sha);
+    if (!d.row.main_commit.empty()) d.head = shas.intern(d.row.main_commit);
+    d.additional_shas.reserve(folded.additional_shas.size());
+    for (const std::string& sha : folded.additional_shas) d.additional_shas.push_back(shas.intern(sha));
     if (d.row.status == "success") {
-      const auto [env_it, new_env] = environments.try_emplace(d.row.environment);
+      const auto [env_it, new_env] = environments.try_emplace(d.row.environment, shas);
       if (new_env) bytes += memory::node_of(*env_it);
       Environment& env = env_it->second;
-      const std::string& head = d.row.main_commit;
       // Deploying again what an earlier deployment brought, after something
       // else, goes back in history; deploying the same sha twice in a row is
       // a redeploy.
-      d.row.rollback_detected =
-          !head.empty() && env.in_env.count(head) > 0 && env.previous != nullptr && env.previous->row.main_commit != head;
-      collect_changes(graph, env.in_env, d);
-      if (!head.empty()) add_to(env, head);
-      for (const auto& [sha, time] : d.changes) add_to(env, sha);
+      d.row.rollback_detected = d.head != kNoSha && env.in_env.contains(d.head) && env.previous != nullptr &&
+                                env.previous->row.main_commit != d.row.main_commit;
+      collect_changes(graph, shas, env.in_env, d);
+      if (d.head != kNoSha) env.in_env.insert(d.head);
+      for (const auto& [sha, time] : d.changes) env.in_env.insert(sha);
       env.previous = &d;
       env.attributor.add(&d);
     }
     d.row.commit_time = main_commit_time(graph, d);
     bytes += memory_of(d);
-  }
-
-  void add_to(Environment& env, const std::string& sha) {
-    const auto [it, inserted] = env.in_env.insert(sha);
-    if (inserted) bytes += memory::node_of(*it);
   }
 
   // Destroys the deployment at `position`, one that did not succeed (so no
@@ -505,7 +610,7 @@ DerivedService ServiceLinker::derive(const ServiceHistory& history) {
   state_ = std::make_unique<State>();
   for (const PushRow& push : history.pushes) state_->add_push(push);
   for (const ChangeRow& change : history.changes) state_->add_change(change);
-  for (Deployment& deployment : fold_deployments(history.deployment_events)) {
+  for (FoldedDeployment& deployment : fold_deployments(history.deployment_events)) {
     state_->add_deployment(std::move(deployment));
   }
   DerivedService derived;
@@ -514,7 +619,7 @@ DerivedService ServiceLinker::derive(const ServiceHistory& history) {
   derived.deployments.reserve(state_->deployments.size());
   for (const auto& d : state_->deployments) {
     derived.deployments.push_back(d->row);
-    append_change_rows(*d, derived.deployment_changes);
+    append_change_rows(*d, state_->shas, derived.deployment_changes);
   }
   return derived;
 }
@@ -526,12 +631,12 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   // Only shas nobody named before may get parents or times.
   for (const PushRow& push : added.pushes) {
     for (const auto& sha : push.commit_shas) {
-      if (state.mentioned.count(sha)) return false;
+      if (state.mentioned(sha)) return false;
     }
-    if (!is_null_sha(push.after) && state.mentioned.count(push.after)) return false;
+    if (!is_null_sha(push.after) && state.mentioned(push.after)) return false;
   }
   for (const ChangeRow& change : added.changes) {
-    if (state.mentioned.count(change.change_id)) return false;
+    if (state.mentioned(change.change_id)) return false;
   }
   // Deployments: new ids, or new reports of an attempt that has not
   // succeeded yet (it brought nothing, so taking it out changes no other
@@ -553,7 +658,7 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
       if (ids.count(r.deploy_id)) reports.push_back(r);
     }
   }
-  std::vector<Deployment> fresh = fold_deployments(reports);
+  std::vector<FoldedDeployment> fresh = fold_deployments(reports);
   if (!fresh.empty()) {
     for (auto it = state.deployments.rbegin(); it != state.deployments.rend(); ++it) {
       if (updated.count(it->get())) continue;
@@ -582,10 +687,10 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   }
   changes.new_deployments_from = derived.deployments.size();
   changes.new_changes_from = derived.deployment_changes.size();
-  for (Deployment& d : fresh) {
+  for (FoldedDeployment& d : fresh) {
     state.add_deployment(std::move(d));
     derived.deployments.push_back(state.deployments.back()->row);
-    append_change_rows(*state.deployments.back(), derived.deployment_changes);
+    append_change_rows(*state.deployments.back(), state.shas, derived.deployment_changes);
   }
   changes.old_incidents = std::move(derived.incidents);
   derived.incidents = state.incidents(history.incident_events, settings_);

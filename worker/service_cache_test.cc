@@ -294,3 +294,18 @@ TEST_CASE("services forgotten and derived again give what deriving the whole his
   CHECK(remembered > 50);
   CHECK(forgotten > 50);
 }
+
+// Hidden by default: ./worker_cache_test "[.size]". Bytes per commit of a
+// state, by part, on the shape of history the memory tests use.
+TEST_CASE("state size per commit, by part", "[.size]") {
+  const ServiceHistory history = whole(batches(3, 400));
+  auto state = derived_state(history);
+  const double commits = static_cast<double>(history.changes.size());
+  const auto per_commit = [&](std::size_t bytes) { return static_cast<double>(bytes) / commits; };
+  WARN("commits " << history.changes.size() << ", bytes per commit: whole state "
+                  << per_commit(state->bytes()) << ", history " << per_commit(memory::heap_of(state->history))
+                  << ", derived rows " << per_commit(memory::heap_of(state->derived)) << ", metric rows "
+                  << per_commit(memory::heap_of(state->metrics)) << ", linking state "
+                  << per_commit(state->linker->memory_bytes()));
+  CHECK(state->bytes() > 0);
+}

@@ -570,6 +570,16 @@ struct ServiceLinker::State {
     bytes += memory_of(d);
   }
 
+  // Forgets every deployment (and so every environment), keeping the shas
+  // and the commit graph.
+  void forget_deployments() {
+    environments.clear();
+    by_deploy_id.clear();
+    deployments.clear();
+    deployments.shrink_to_fit();
+    bytes = 0;
+  }
+
   // Destroys the deployment at `position`, one that did not succeed (so no
   // environment refers to it), leaving its slot empty.
   void remove_unsuccessful(std::size_t position) {
@@ -610,6 +620,17 @@ DerivedService ServiceLinker::derive(const ServiceHistory& history) {
   state_ = std::make_unique<State>();
   for (const PushRow& push : history.pushes) state_->add_push(push);
   for (const ChangeRow& change : history.changes) state_->add_change(change);
+  return link_all(history);
+}
+
+DerivedService ServiceLinker::relink(const ServiceHistory& history, const ServiceHistory& added) {
+  for (const PushRow& push : added.pushes) state_->add_push(push);
+  for (const ChangeRow& change : added.changes) state_->add_change(change);
+  state_->forget_deployments();
+  return link_all(history);
+}
+
+DerivedService ServiceLinker::link_all(const ServiceHistory& history) {
   for (FoldedDeployment& deployment : fold_deployments(history.deployment_events)) {
     state_->add_deployment(std::move(deployment));
   }

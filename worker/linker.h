@@ -46,8 +46,9 @@ class ServiceLinker {
   // Everything from scratch, as derive_service().
   DerivedService derive(const ServiceHistory& history);
 
-  // `added`: rows new since the last derive()/extend(); `history`: the whole
-  // history with them; `derived`: the last result, brought up to date in
+  // `added`: rows new since the last derive()/extend()/relink();
+  // `history`: the whole history with them (only its deployment and incident
+  // reports are read); `derived`: the last result, brought up to date in
   // place. Returns true when that gives exactly derive(history): the added
   // rows are reports of new deployments or of attempts that had not
   // succeeded, all finishing after every other deployment, and pushes and
@@ -56,6 +57,14 @@ class ServiceLinker {
   bool extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
               LinkChanges& changes);
 
+  // What to do when extend() declined: adds `added`'s pushes and changes to
+  // what is remembered of the commits, then links every deployment again.
+  // `history` as for extend(): only its reports are read, so a remembered
+  // history can leave its pushes and changes out. Gives derive() of the
+  // whole history: what is known of commits (parents, earliest times) does
+  // not depend on the order it was learnt in. Requires a derive() before.
+  DerivedService relink(const ServiceHistory& history, const ServiceHistory& added);
+
   // The heap the remembered linking state takes (commit graph, each
   // environment's commits, the linked deployments), estimated as
   // memory_estimate.h does; 0 before the first derive(). Kept up to date as
@@ -63,6 +72,10 @@ class ServiceLinker {
   std::size_t memory_bytes() const;
 
  private:
+  // Links the deployments and incidents of `history` onto the commits
+  // remembered; the state has no deployments yet.
+  DerivedService link_all(const ServiceHistory& history);
+
   struct State;
   LinkSettings settings_;
   std::unique_ptr<State> state_;

@@ -69,3 +69,40 @@ TEST_CASE("extending a linked history gives what deriving it whole gives", "[lin
   CHECK(declined > 5);
   CHECK(replaced > 20);  // running attempts finished in a later batch
 }
+
+TEST_CASE("linking again from the remembered commits gives what deriving the whole history gives",
+          "[linker][extend]") {
+  LinkSettings settings;
+  int relinked = 0;
+  for (std::uint32_t seed = 1; seed <= 10; ++seed) {
+    INFO("seed " << seed);
+    ServiceLinker linker(settings);
+    ServiceHistory history;  // everything, for the reference
+    history.service = "svc";
+    ServiceHistory reports;  // only the deployment and incident reports, as the cache keeps them
+    reports.service = "svc";
+    DerivedService derived = linker.derive(reports);
+    testing::HistoryShape shape;
+    shape.late_percent = 15;
+    shape.rollback_percent = 25;
+    const auto batches = history_batches(seed, shape);
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      INFO("batch " << b);
+      append_rows(history, batches[b]);
+      reports.deployment_events.insert(reports.deployment_events.end(), batches[b].deployment_events.begin(),
+                                       batches[b].deployment_events.end());
+      reports.incident_events.insert(reports.incident_events.end(), batches[b].incident_events.begin(),
+                                     batches[b].incident_events.end());
+      LinkChanges changes;
+      if (!linker.extend(reports, batches[b], derived, changes)) {
+        ++relinked;
+        derived = linker.relink(reports, batches[b]);
+      }
+      const DerivedService whole = derive_service(history, settings);
+      REQUIRE(derived.deployments == whole.deployments);
+      REQUIRE(derived.deployment_changes == whole.deployment_changes);
+      REQUIRE(derived.incidents == whole.incidents);
+    }
+  }
+  CHECK(relinked > 10);  // late batches made extend decline, and relinking was exercised
+}

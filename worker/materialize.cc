@@ -128,32 +128,19 @@ std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std
   return group_histories(services, by_service);
 }
 
-void append_added(ServiceHistory& history, const ServiceHistory& rows) {
-  history.changes.insert(history.changes.end(), rows.changes.begin(), rows.changes.end());
-  history.pushes.insert(history.pushes.end(), rows.pushes.begin(), rows.pushes.end());
+// A remembered history keeps only the reports: the linker reads them again
+// at every batch (extend, relink), while what the pushes and changes say
+// about commits it remembers itself.
+void append_reports(ServiceHistory& history, const ServiceHistory& rows) {
   history.deployment_events.insert(history.deployment_events.end(), rows.deployment_events.begin(),
                                    rows.deployment_events.end());
   history.incident_events.insert(history.incident_events.end(), rows.incident_events.begin(),
                                  rows.incident_events.end());
 }
 
-// Keeps of a remembered history only what linking reads: a commit's sha and
-// time, a push's shas. (Deployment and incident reports are kept whole.)
-void compact(ServiceHistory& history) {
-  for (ChangeRow& c : history.changes) {
-    ChangeRow slim;
-    slim.change_id = std::move(c.change_id);
-    slim.time_created = c.time_created;
-    c = std::move(slim);
-  }
-  for (PushRow& p : history.pushes) {
-    PushRow slim;
-    slim.before = std::move(p.before);
-    slim.after = std::move(p.after);
-    slim.commit_shas = std::move(p.commit_shas);
-    slim.time_created = p.time_created;
-    p = std::move(slim);
-  }
+void keep_reports(ServiceHistory& history) {
+  std::vector<ChangeRow>().swap(history.changes);
+  std::vector<PushRow>().swap(history.pushes);
 }
 
 // `history` as it was before `added` was written: its pushes and reports
@@ -476,22 +463,21 @@ void diff_all(const std::string& service, const StoredRows& before, const Derive
 
 // Brings `state`, which equals the rows the database holds for `service`
 // (a cached state, or one derived from the history before this batch), up
-// to date with the batch's rows: linked forward when extend() can, derived
-// again otherwise; writes what changed. Returns true when linked forward.
-bool link_forward(const std::string& service, ServiceState& state, ServiceHistory new_rows,
-                  const LinkSettings& settings, Writes& writes, MaterializeStats& stats) {
-  compact(new_rows);
-  append_added(state.history, new_rows);
+// to date with the batch's rows: linked forward when extend() can, linked
+// again from the remembered commits otherwise; writes what changed. Returns
+// true when linked forward.
+bool link_forward(const std::string& service, ServiceState& state, const ServiceHistory& new_rows, Writes& writes,
+                  MaterializeStats& stats) {
+  append_reports(state.history, new_rows);
   LinkChanges changes;
-  if (state.linker && state.linker->extend(state.history, new_rows, state.derived, changes)) {
+  if (state.linker->extend(state.history, new_rows, state.derived, changes)) {
     const auto [w, d] = write_extension(service, state, changes, writes);
     stats.rows_written += w;
     stats.rows_deleted += d;
     return true;
   }
-  state.linker = std::make_unique<ServiceLinker>(settings);
   StoredRows before{std::move(state.derived), std::move(state.metrics)};
-  state.derived = state.linker->derive(state.history);
+  state.derived = state.linker->relink(state.history, new_rows);
   state.metrics = daily_metrics(state.derived);
   diff_all(service, before, state.derived, state.metrics, writes, stats);
   return false;
@@ -705,10 +691,10 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
         const std::string service = history.service;
         ServiceHistory new_rows = rows_of_service(added, service);
         state->history = without_added(std::move(history), new_rows);
-        compact(state->history);
         state->derived = state->linker->derive(state->history);
         state->metrics = daily_metrics(state->derived);
-        link_forward(service, *state, std::move(new_rows), settings_, writes, stats);
+        keep_reports(state->history);
+        link_forward(service, *state, new_rows, writes, stats);
         keep(service, std::move(state), kept_bytes);
         continue;
       }
@@ -717,6 +703,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       state->history = std::move(history);
       state->derived = state->linker->derive(state->history);
       state->metrics = daily_metrics(state->derived);
+      keep_reports(state->history);
       fresh.push_back(std::move(state));
     }
     laps.to(stats.link_seconds);
@@ -735,7 +722,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
     laps.to(stats.link_seconds);
   }
   for (auto& [service, state] : states) {
-    if (link_forward(service, *state, rows_of_service(added, service), settings_, writes, stats)) {
+    if (link_forward(service, *state, rows_of_service(added, service), writes, stats)) {
       ++stats.services_extended;
     }
     pending_.emplace_back(service, std::move(state));

@@ -34,7 +34,7 @@ namespace fourkeys::worker {
 
 struct ServiceState {
   std::int64_t version = 0;  // service_versions.version this state was written with
-  ServiceHistory history;
+  ServiceHistory history;  // its deployment and incident reports (the linker remembers the commits)
   std::unique_ptr<ServiceLinker> linker;  // links what the next batch adds
   DerivedService derived;
   std::vector<MetricsDay> metrics;

@@ -112,7 +112,12 @@ void BatchLoop::finish_with_next(std::unique_ptr<AppliedBatch>& ahead, std::vect
     outcome = processor_.finish(*ahead);
   } catch (...) {
     // The next batch is rolled back with it; the resync reads it again.
-    if (next.valid()) next.get();
+    if (next.valid()) {
+      try {
+        next.get();
+      } catch (...) {  // this batch's error is the one to report
+      }
+    }
     throw;
   }
   std::unique_ptr<AppliedBatch> applied = next.valid() ? next.get() : nullptr;
@@ -120,8 +125,9 @@ void BatchLoop::finish_with_next(std::unique_ptr<AppliedBatch>& ahead, std::vect
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     record(*outcome, seconds + outcome->seconds.decode + outcome->seconds.apply);
   } else {
-    // Stored again from the start, in order; the next batch's transaction
-    // could hold rows this one waits for, so it goes first.
+    // Stored again from the start, in order. The next batch is rolled back
+    // first: its transaction could hold rows (a redelivered id, a service's
+    // team) that this one's retry would wait for.
     if (applied) applied->roll_back();
     process(ahead->messages());
   }

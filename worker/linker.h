@@ -53,7 +53,8 @@ class ServiceLinker {
   // rows are reports of new deployments or of attempts that had not
   // succeeded, all finishing after every other deployment, and pushes and
   // changes that give parents or times only to shas nothing named before.
-  // Otherwise returns false and changes nothing; call derive().
+  // Otherwise returns false and changes nothing; call relink() (or
+  // derive() with the whole history).
   bool extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
               LinkChanges& changes);
 
@@ -65,10 +66,10 @@ class ServiceLinker {
   // not depend on the order it was learnt in. Requires a derive() before.
   DerivedService relink(const ServiceHistory& history, const ServiceHistory& added);
 
-  // The heap the remembered linking state takes (commit graph, each
-  // environment's commits, the linked deployments), estimated as
-  // memory_estimate.h does; 0 before the first derive(). Kept up to date as
-  // the state grows, so asking costs nothing.
+  // The heap the remembered linking state takes (every sha once, the commit
+  // graph, each environment's commits, the linked deployments), estimated as
+  // memory_estimate.h does; 0 before the first derive(). Sums a few
+  // counters and capacities, so asking costs next to nothing.
   std::size_t memory_bytes() const;
 
  private:

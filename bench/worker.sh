@@ -104,8 +104,13 @@ worker_seconds=$(calc "$t1 - $t0")
 worker_rate=$(calc "$EVENTS / $worker_seconds")
 # Where the worker's time went: its stage clocks and how it linked services.
 metrics="$(curl -fsS "http://127.0.0.1:$(cat "$WORK/worker.port")/metrics" || true)"
-stages="$(awk -F'[{}"= ]+' '/^fourkeys_worker_stage_seconds_total\{/ { printf "%s%s %.1f s", sep, $3, $NF; sep = ", " }' <<<"$metrics")"
-linked="$(awk -F'[{}"= ]+' '/^fourkeys_worker_services_linked_total\{/ { printf "%s%s %d", sep, $3, $NF; sep = ", " }' <<<"$metrics")"
+# samples <metric> <printf format of label and value>: "label value, ..."
+samples() {
+  awk -F'[{}"= ]+' -v name="$1" -v format="$2" \
+    '$1 == name { printf "%s" format, sep, $3, $NF; sep = ", " }' <<<"$metrics"
+}
+stages="$(samples fourkeys_worker_stage_seconds_total "%s %.1f s")"
+linked="$(samples fourkeys_worker_services_linked_total "%s %d")"
 stored=$(sql "SELECT count(*) FROM events_raw")
 if [ "$stored" != "$EVENTS" ]; then
   log "only $stored of $EVENTS events stored: the embedded broker dropped some (its 5 MiB per partition); lower WINDOW"

@@ -87,12 +87,23 @@ void BatchLoop::process(const std::vector<ConsumedMessage>& batch) {
 
 void BatchLoop::finish(AppliedBatch& applied) {
   const auto started = std::chrono::steady_clock::now();
-  if (std::optional<BatchOutcome> outcome = processor_.finish(applied)) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    record(*outcome, seconds + outcome->seconds.decode + outcome->seconds.apply);
-  } else {
-    process(applied.messages());
+  record_or_redo(processor_.finish(applied), started, applied, nullptr);
+}
+
+void BatchLoop::record_or_redo(const std::optional<BatchOutcome>& outcome,
+                               std::chrono::steady_clock::time_point finish_started, AppliedBatch& applied,
+                               AppliedBatch* next) {
+  if (outcome) {
+    const double finishing =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - finish_started).count();
+    record(*outcome, finishing + outcome->seconds.decode + outcome->seconds.apply);
+    return;
   }
+  // Stored again from the start, in order. The next batch is rolled back
+  // first: its transaction could hold rows (a redelivered id, a service's
+  // team) that this one's retry would wait for.
+  if (next) next->roll_back();
+  process(applied.messages());
 }
 
 void BatchLoop::finish_with_next(std::unique_ptr<AppliedBatch>& ahead, std::vector<ConsumedMessage> batch,
@@ -121,16 +132,7 @@ void BatchLoop::finish_with_next(std::unique_ptr<AppliedBatch>& ahead, std::vect
     throw;
   }
   std::unique_ptr<AppliedBatch> applied = next.valid() ? next.get() : nullptr;
-  if (outcome) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    record(*outcome, seconds + outcome->seconds.decode + outcome->seconds.apply);
-  } else {
-    // Stored again from the start, in order. The next batch is rolled back
-    // first: its transaction could hold rows (a redelivered id, a service's
-    // team) that this one's retry would wait for.
-    if (applied) applied->roll_back();
-    process(ahead->messages());
-  }
+  record_or_redo(outcome, started, *ahead, applied.get());
   ahead.reset();
   if (!applied) return;
   if (more && applied->ready()) {

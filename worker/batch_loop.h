@@ -22,6 +22,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace fourkeys::worker {
@@ -63,6 +64,11 @@ class BatchLoop {
   void record(const BatchOutcome& outcome, double seconds);
   void process(const std::vector<ConsumedMessage>& batch);
   void finish(AppliedBatch& applied);
+  // After processor_.finish(applied): records the outcome, or, when it
+  // failed, rolls back `next` (the batch applied after it, if any) and
+  // stores `applied`'s messages again with process().
+  void record_or_redo(const std::optional<BatchOutcome>& outcome, std::chrono::steady_clock::time_point finish_started,
+                      AppliedBatch& applied, AppliedBatch* next);
   // Finishes `ahead` while `batch` is applied on another thread; the
   // applied batch becomes `ahead` when `more` are waiting in Kafka, else it
   // is finished too. Throws StageUnavailable with nothing held.

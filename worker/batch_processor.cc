@@ -65,6 +65,17 @@ Decoded decode_batch(const std::vector<ConsumedMessage>& batch) {
   return out;
 }
 
+// What every outcome of a decoded batch starts with.
+BatchOutcome outcome_of(const std::vector<ConsumedMessage>& batch, const std::map<std::int32_t, std::int64_t>& offsets,
+                        const Decoded& decoded, double decode_seconds) {
+  BatchOutcome outcome;
+  outcome.messages = batch.size();
+  outcome.next_offsets = offsets;
+  outcome.dead_letters = decoded.dead_letters;
+  outcome.seconds.decode = decode_seconds;
+  return outcome;
+}
+
 [[noreturn]] void unavailable(Database& database, const std::exception& e) {
   database.reset();
   throw StageUnavailable("postgres: " + describe_database_error(e));
@@ -125,32 +136,17 @@ std::unique_ptr<AppliedBatch> BatchProcessor::apply_ahead(std::vector<ConsumedMe
 std::optional<BatchOutcome> BatchProcessor::finish(AppliedBatch& applied) {
   AppliedBatch::Parts& p = *applied.parts_;
   if (!p.tx) return std::nullopt;
-  BatchOutcome outcome;
-  outcome.messages = p.messages.size();
-  outcome.next_offsets = p.offsets;
-  outcome.dead_letters = p.decoded.dead_letters;
-  outcome.seconds.decode = p.decode_seconds;
+  BatchOutcome outcome = outcome_of(p.messages, p.offsets, p.decoded, p.decode_seconds);
   outcome.seconds.apply = p.apply_seconds;
   outcome.pipelined = true;
   try {
-    auto last = std::chrono::steady_clock::now();
-    const MaterializeStats stats =
-        materializer_.run(*p.tx, p.applied.services, p.applied.added,
-                          p.applied.changes_all_new ? AddedChanges::all_new : AddedChanges::some_replaced);
-    seconds_since(last);
-    store_offsets(*p.tx, p.topic, p.offsets);
-    dead_letters_.send(outcome.dead_letters);
-    p.tx->commit();
+    materialize_and_commit(*p.tx, p.applied, p.topic, &p.offsets, outcome);
     p.tx.reset();
-    outcome.seconds.commit += seconds_since(last);
-    committed(p.applied, stats, outcome);
     return outcome;
   } catch (const StageUnavailable&) {
-    materializer_.discard();
     p.tx.reset();
     throw;
   } catch (const std::exception& e) {
-    materializer_.discard();
     p.tx.reset();
     if (classify_database_error(e) == DatabaseErrorKind::unavailable) unavailable(*p.database, e);
     log::debug("an applied batch failed; storing it again from the start", {{"error", describe_database_error(e)}});
@@ -158,23 +154,42 @@ std::optional<BatchOutcome> BatchProcessor::finish(AppliedBatch& applied) {
   }
 }
 
-void BatchProcessor::committed(const ApplyResult& applied, const MaterializeStats& stats, BatchOutcome& outcome) {
-  outcome.seconds.read += stats.read_seconds;
-  outcome.seconds.link += stats.link_seconds;
-  outcome.seconds.write += stats.write_seconds;
-  materializer_.committed();
-  if (cache_) {
-    outcome.cache_bytes = cache_->bytes();
-    outcome.cache_services = cache_->services();
+void BatchProcessor::materialize_and_commit(pqxx::transaction_base& tx, const ApplyResult& applied,
+                                            const std::string& topic,
+                                            const std::map<std::int32_t, std::int64_t>* offsets,
+                                            BatchOutcome& outcome) {
+  try {
+    auto last = std::chrono::steady_clock::now();
+    const MaterializeStats stats = materializer_.run(
+        tx, applied.services, applied.added,
+        applied.changes_all_new ? AddedChanges::all_new : AddedChanges::some_replaced);
+    seconds_since(last);
+    if (offsets) {
+      store_offsets(tx, topic, *offsets);
+      dead_letters_.send(outcome.dead_letters);
+    }
+    tx.commit();
+    outcome.seconds.commit += seconds_since(last);
+    outcome.seconds.read += stats.read_seconds;
+    outcome.seconds.link += stats.link_seconds;
+    outcome.seconds.write += stats.write_seconds;
+    materializer_.committed();
+    if (cache_) {
+      outcome.cache_bytes = cache_->bytes();
+      outcome.cache_services = cache_->services();
+    }
+    outcome.stored += applied.stored;
+    outcome.duplicates += applied.duplicates;
+    for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;
+    outcome.materialized.services += stats.services;
+    outcome.materialized.services_loaded += stats.services_loaded;
+    outcome.materialized.services_extended += stats.services_extended;
+    outcome.materialized.rows_written += stats.rows_written;
+    outcome.materialized.rows_deleted += stats.rows_deleted;
+  } catch (...) {
+    materializer_.discard();
+    throw;
   }
-  outcome.stored += applied.stored;
-  outcome.duplicates += applied.duplicates;
-  for (const auto& [kind, n] : applied.stored_by_kind) outcome.stored_by_kind[kind] += n;
-  outcome.materialized.services += stats.services;
-  outcome.materialized.services_loaded += stats.services_loaded;
-  outcome.materialized.services_extended += stats.services_extended;
-  outcome.materialized.rows_written += stats.rows_written;
-  outcome.materialized.rows_deleted += stats.rows_deleted;
 }
 
 void BatchProcessor::forget_services() {
@@ -183,26 +198,11 @@ void BatchProcessor::forget_services() {
 
 void BatchProcessor::store(const std::vector<BatchEvent>& events, const std::string& topic,
                            const std::map<std::int32_t, std::int64_t>* offsets, BatchOutcome& outcome) {
-  try {
-    auto last = std::chrono::steady_clock::now();
-    pqxx::work tx(database_.get());
-    ApplyResult applied = apply_events(tx, events);
-    outcome.seconds.apply += seconds_since(last);
-    MaterializeStats stats = materializer_.run(tx, applied.services, applied.added,
-                                               applied.changes_all_new ? AddedChanges::all_new
-                                                                       : AddedChanges::some_replaced);
-    seconds_since(last);
-    if (offsets) {
-      store_offsets(tx, topic, *offsets);
-      dead_letters_.send(outcome.dead_letters);
-    }
-    tx.commit();
-    outcome.seconds.commit += seconds_since(last);
-    committed(applied, stats, outcome);
-  } catch (...) {
-    materializer_.discard();
-    throw;
-  }
+  auto last = std::chrono::steady_clock::now();
+  pqxx::work tx(database_.get());
+  const ApplyResult applied = apply_events(tx, events);
+  outcome.seconds.apply += seconds_since(last);
+  materialize_and_commit(tx, applied, topic, offsets, outcome);
 }
 
 BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) {
@@ -213,12 +213,8 @@ BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) 
   const std::string topic = batch.empty() ? std::string() : batch.front().topic;
 
   for (int attempt = 0;; ++attempt) {
-    BatchOutcome outcome;
-    outcome.messages = batch.size();
-    outcome.next_offsets = offsets;
-    outcome.dead_letters = decoded.dead_letters;
+    BatchOutcome outcome = outcome_of(batch, offsets, decoded, decode_seconds);
     outcome.conflicts_retried = attempt;
-    outcome.seconds.decode = decode_seconds;
     try {
       store(decoded.events, topic, &offsets, outcome);
       return outcome;
@@ -242,12 +238,8 @@ BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) 
 
   // Event by event: each in its own transaction (idempotent, so a crash
   // here replays harmlessly), then the offsets and dead letters together.
-  BatchOutcome outcome;
-  outcome.messages = batch.size();
-  outcome.next_offsets = offsets;
-  outcome.dead_letters = decoded.dead_letters;
+  BatchOutcome outcome = outcome_of(batch, offsets, decoded, decode_seconds);
   outcome.isolated = true;
-  outcome.seconds.decode = decode_seconds;
   for (const BatchEvent& event : decoded.events) {
     for (int attempt = 0;; ++attempt) {
       try {

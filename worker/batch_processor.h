@@ -22,6 +22,10 @@
 #include <string>
 #include <vector>
 
+namespace pqxx {
+class transaction_base;
+}
+
 namespace fourkeys::worker {
 
 class Database;
@@ -137,8 +141,11 @@ class BatchProcessor {
   void store(const std::vector<BatchEvent>& events, const std::string& topic,
              const std::map<std::int32_t, std::int64_t>* offsets, BatchOutcome& outcome);
 
-  // The materialize stage's results in `outcome`, once `tx` committed.
-  void committed(const ApplyResult& applied, const MaterializeStats& stats, BatchOutcome& outcome);
+  // After the apply stage in `tx`: materialize, with `offsets` store them
+  // and send the dead letters, commit, and add what was stored to
+  // `outcome`. On any error the cache keeps nothing of it.
+  void materialize_and_commit(pqxx::transaction_base& tx, const ApplyResult& applied, const std::string& topic,
+                              const std::map<std::int32_t, std::int64_t>* offsets, BatchOutcome& outcome);
 
   Database& database_;
   DeadLetterSink& dead_letters_;

@@ -131,14 +131,22 @@ class ShaTable {
   std::size_t heap_ = 0;
 };
 
+// The element for `id` of a vector indexed by sha id, growing it (at least
+// doubling, filled with `none`) when `id` is past its end.
+template <typename T>
+typename std::vector<T>::reference slot(std::vector<T>& by_id, ShaId id, T none) {
+  if (id >= by_id.size()) by_id.resize(std::max<std::size_t>(id + 1, by_id.size() * 2), none);
+  return by_id[id];
+}
+
 // A set of shas, one bit per id of the table.
 class ShaSet {
  public:
   bool contains(ShaId id) const { return id < bits_.size() && bits_[id]; }
   bool insert(ShaId id) {
-    if (id >= bits_.size()) bits_.resize(std::max<std::size_t>(id + 1, bits_.size() * 2), false);
-    if (bits_[id]) return false;
-    bits_[id] = true;
+    auto bit = slot(bits_, id, false);
+    if (bit) return false;
+    bit = true;
     return true;
   }
   std::size_t memory_bytes() const { return memory::allocation((bits_.capacity() + 63) / 64 * 8); }
@@ -187,8 +195,7 @@ class CommitGraph {
 
   void add_parent(ShaId sha, ShaId parent) {
     if (parent == kNoSha || parent == sha) return;
-    if (sha >= first_parent_.size()) first_parent_.resize(std::max<std::size_t>(sha + 1, first_parent_.size() * 2), kNoSha);
-    ShaId& first = first_parent_[sha];
+    ShaId& first = slot(first_parent_, sha, kNoSha);
     if (first == kNoSha) {
       first = parent;
       return;
@@ -207,8 +214,8 @@ class CommitGraph {
   void add_change(const ChangeRow& change, ShaTable& shas) {
     if (change.change_id.empty()) return;
     const ShaId id = shas.intern(change.change_id);
-    if (id >= times_.size()) times_.resize(std::max<std::size_t>(id + 1, times_.size() * 2), kNoTime);
-    times_[id] = times_[id] == kNoTime ? change.time_created : std::min(times_[id], change.time_created);
+    Millis& time = slot(times_, id, kNoTime);
+    time = time == kNoTime ? change.time_created : std::min(time, change.time_created);
   }
 
   // The heap it holds (memory_estimate.h).
@@ -460,9 +467,9 @@ class EnvironmentAttributor {
   static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
   void remember(ShaId sha, std::uint32_t position) {
-    if (sha >= first_.size()) first_.resize(std::max<std::size_t>(sha + 1, first_.size() * 2), kNone);
-    if (first_[sha] != kNone) return;
-    first_[sha] = position;
+    std::uint32_t& first = slot(first_, sha, kNone);
+    if (first != kNone) return;
+    first = position;
     sorted_ = false;
   }
 

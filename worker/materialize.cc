@@ -290,21 +290,33 @@ std::pair<std::size_t, std::size_t> diff(const std::string& service, const std::
   return {written, deleted};
 }
 
-void delete_keys(pqxx::transaction_base& tx, const std::string& table, const std::vector<std::string>& columns,
+// One column of a key to delete by: its name, and how the text the worker
+// sends becomes the column's type ("{}" stands for the text).
+struct KeyColumn {
+  std::string name;
+  std::string from_text = "{}";
+};
+
+// Deletes the rows whose key is one of `values` (one text array per column,
+// the same length), in one statement.
+void delete_keys(pqxx::transaction_base& tx, const std::string& table, const std::vector<KeyColumn>& columns,
                  const std::vector<const std::vector<std::string>*>& values) {
   if (values.front()->empty()) return;
-  std::string cols, unnest;
+  std::string names, selected, arrays, aliases;
+  std::vector<std::string> params;
   for (std::size_t i = 0; i < columns.size(); ++i) {
-    if (i) {
-      cols += ", ";
-      unnest += ", ";
-    }
-    cols += columns[i];
-    unnest += "$" + std::to_string(i + 1) + "::text[]";
+    const std::string sep = i ? ", " : "", alias = "k" + std::to_string(i + 1);
+    names += sep + columns[i].name;
+    std::string expression = columns[i].from_text;
+    expression.replace(expression.find("{}"), 2, alias);
+    selected += sep + expression;
+    arrays += sep + "$" + std::to_string(i + 1) + "::text[]";
+    aliases += sep + alias;
+    params.push_back(array_literal(*values[i]));
   }
-  const std::string sql = "DELETE FROM " + table + " WHERE (" + cols + ") IN (SELECT * FROM unnest(" + unnest + "))";
-  if (values.size() == 2) tx.exec_params(sql, array_literal(*values[0]), array_literal(*values[1]));
-  else tx.exec_params(sql, array_literal(*values[0]), array_literal(*values[1]), array_literal(*values[2]));
+  tx.exec_params("DELETE FROM " + table + " WHERE (" + names + ") IN (SELECT " + selected + " FROM unnest(" + arrays +
+                     ") AS u(" + aliases + "))",
+                 pqxx::prepare::make_dynamic_params(params));
 }
 
 void apply_writes(pqxx::transaction_base& tx, Writes& w) {
@@ -314,25 +326,16 @@ void apply_writes(pqxx::transaction_base& tx, Writes& w) {
       tx.exec_params(std::string("DELETE FROM ") + table + " WHERE service = ANY($1::text[])", list);
     }
   }
-  delete_keys(tx, "deployment_attempts", {"service", "deploy_id"}, {&w.del_deploy_service, &w.del_deploy_id});
-  // By the whole primary key (migration 010), deployed_at as milliseconds.
-  if (!w.del_change_service.empty()) {
-    tx.exec_params(
-        "DELETE FROM deployment_changes WHERE (service, environment, deployed_at, deploy_id, change_id) IN "
-        "(SELECT s, e, timestamptz 'epoch' + t::bigint * interval '1 millisecond', d, c "
-        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(s, e, t, d, c))",
-        array_literal(w.del_change_service), array_literal(w.del_change_env), array_literal(w.del_change_at),
-        array_literal(w.del_change_deploy), array_literal(w.del_change_id));
-  }
-  delete_keys(tx, "incidents", {"service", "source", "incident_id"},
+  delete_keys(tx, "deployment_attempts", {{"service"}, {"deploy_id"}}, {&w.del_deploy_service, &w.del_deploy_id});
+  // By the whole primary key (migration 010), deployed_at sent as milliseconds.
+  delete_keys(tx, "deployment_changes",
+              {{"service"}, {"environment"}, {"deployed_at", "timestamptz 'epoch' + {}::bigint * interval '1 millisecond'"},
+               {"deploy_id"}, {"change_id"}},
+              {&w.del_change_service, &w.del_change_env, &w.del_change_at, &w.del_change_deploy, &w.del_change_id});
+  delete_keys(tx, "incidents", {{"service"}, {"source"}, {"incident_id"}},
               {&w.del_incident_service, &w.del_incident_source, &w.del_incident_id});
-  // metrics_daily.day is a date: compare as text.
-  if (!w.del_metric_service.empty()) {
-    tx.exec_params(
-        "DELETE FROM metrics_daily WHERE (service, environment, day) IN "
-        "(SELECT s, e, d::date FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, e, d))",
-        array_literal(w.del_metric_service), array_literal(w.del_metric_env), array_literal(w.del_metric_day));
-  }
+  delete_keys(tx, "metrics_daily", {{"service"}, {"environment"}, {"day", "{}::date"}},
+              {&w.del_metric_service, &w.del_metric_env, &w.del_metric_day});
   copy_into(tx, "deployment_attempts",
             {"service", "environment", "deploy_id", "source", "status", "main_commit", "repository",
              "time_created", "started_at", "commit_timestamp", "rollback_flagged", "rollback_detected",

@@ -1,5 +1,6 @@
 #include "worker/apply.h"
 
+#include "worker/pg_copy.h"
 #include "worker/pg_text.h"
 
 #include <pqxx/pqxx>
@@ -27,7 +28,7 @@ void add_raw_row(CopyWriter& writer, const BatchEvent& e) {
   rows.text(d.id).text(d.source).text(d.source_event).text(d.kind).text(d.service)
       .text_or_null(d.team).text_or_null(d.repository).text_or_null(d.environment).text(d.signature)
       .time(d.occurred_at).time(d.received_at).text(e.message->value)
-      .text(e.message->topic).integer(e.message->partition).integer(e.message->offset);
+      .text(e.message->topic).int4(e.message->partition).int8(e.message->offset);
   rows.end_row();
   writer.row_done();
 }

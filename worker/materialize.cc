@@ -2,6 +2,7 @@
 
 #include "worker/daily_metrics.h"
 #include "worker/linker.h"
+#include "worker/pg_copy.h"
 #include "worker/pg_text.h"
 
 #include <pqxx/pqxx>
@@ -189,12 +190,12 @@ struct Writes {
     deployments.text(service).text(d.environment).text(d.deploy_id).text(d.source).text(d.status)
         .text_or_null(d.main_commit).text_or_null(d.repository).time(d.deployed_at).time(d.started_at)
         .time(d.commit_time).boolean(d.rollback_flagged).boolean(d.rollback_detected).boolean(d.is_hotfix)
-        .boolean(d.caused_incident).integer(d.change_count);
+        .boolean(d.caused_incident).int4(d.change_count);
     deployments.end_row();
   }
   void add(const std::string& service, const DeploymentChangeRow& c) {
     changes.text(service).text(c.environment).text(c.deploy_id).text(c.change_id).time(c.commit_time)
-        .time(c.deployed_at).real(c.lead_time_seconds);
+        .time(c.deployed_at).float8(c.lead_time_seconds);
     changes.end_row();
   }
   void add(const std::string& service, const IncidentRow& i) {
@@ -204,18 +205,12 @@ struct Writes {
     incidents.end_row();
   }
   void add(const std::string& service, const MetricsDay& m) {
-    auto optional_real = [&](const std::optional<double>& v) -> CopyRows& {
-      return v ? metrics.real(*v) : metrics.null();
-    };
-    metrics.text(service).text(m.environment).text(m.day).integer(m.deployments).integer(m.failed_deployments)
-        .integer(m.rework_deployments).integer(m.rollbacks).integer(m.hotfixes).integer(m.unsuccessful_attempts)
-        .integer(m.changes_deployed).integer(m.lead_time_count).real(m.lead_time_sum_seconds);
-    optional_real(m.lead_time_median_seconds);
-    optional_real(m.lead_time_p90_seconds);
-    metrics.integer(m.negative_lead_times).text(int_array_literal(m.lead_time_buckets))
-        .integer(m.incidents_opened).integer(m.incidents_resolved).real(m.restore_sum_seconds);
-    optional_real(m.restore_median_seconds);
-    optional_real(m.restore_p90_seconds);
+    metrics.text(service).text(m.environment).date(m.day).int4(m.deployments).int4(m.failed_deployments)
+        .int4(m.rework_deployments).int4(m.rollbacks).int4(m.hotfixes).int4(m.unsuccessful_attempts)
+        .int4(m.changes_deployed).int4(m.lead_time_count).float8(m.lead_time_sum_seconds)
+        .float8(m.lead_time_median_seconds).float8(m.lead_time_p90_seconds).int4(m.negative_lead_times)
+        .int4_array(m.lead_time_buckets).int4(m.incidents_opened).int4(m.incidents_resolved)
+        .float8(m.restore_sum_seconds).float8(m.restore_median_seconds).float8(m.restore_p90_seconds);
     metrics.end_row();
   }
   void remove(const std::string& service, const DeploymentRow& d) {

@@ -3,14 +3,6 @@
 #include <stdexcept>
 
 namespace fourkeys::worker {
-std::string int_array_literal(const std::vector<int>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(values[i]);
-  }
-  return out + "}";
-}
 
 std::string array_literal(const std::vector<std::string>& values) {
   std::string out = "{";

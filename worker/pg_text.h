@@ -11,8 +11,6 @@ namespace fourkeys::worker {
 
 // A Postgres array literal of text elements: {"a","b\"c"}.
 std::string array_literal(const std::vector<std::string>& values);
-// `{1,2,3}`: an integer array literal.
-std::string int_array_literal(const std::vector<int>& values);
 
 // Reads a text[] value as Postgres writes it.
 std::vector<std::string> parse_text_array(std::string_view literal);

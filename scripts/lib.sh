@@ -10,7 +10,7 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 FOURKEYS_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  librdkafka-dev libpqxx-dev libssl-dev catch2
+  librdkafka-dev libpqxx-dev libpq-dev libssl-dev catch2
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libvalijson-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 wrk
   python3-fastapi python3-uvicorn python3-asyncpg python3-uvloop python3-httptools

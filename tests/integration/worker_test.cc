@@ -153,6 +153,33 @@ TEST_CASE("several workers starting at once apply each migration exactly once", 
   CHECK(count(db, "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
                   "('events_raw','changes','deployments','deployment_changes','incidents','metrics_daily',"
                   "'dora_summary','ingest_offsets','deployment_attempts')") == 9);
+  // Migration 011: the text columns compare as bytes.
+  CHECK(count(db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' "
+                  "AND table_name IN ('deployment_changes', 'changes', 'events_raw') AND data_type = 'text' "
+                  "AND collation_name IS DISTINCT FROM 'C'") == 0);
+}
+
+TEST_CASE("the collation migration leaves views it does not own, and the columns under them, alone", "[worker]") {
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
+  // As a database looks before migration 011 with an extension's views in
+  // its public schema and a BI view of its own over deployment_changes.
+  db.query(
+      "ALTER TABLE deployment_changes ALTER COLUMN deploy_id TYPE text COLLATE \"default\";"
+      "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+      "CREATE VIEW team_lead_times AS SELECT deploy_id, lead_time_seconds FROM deployment_changes;"
+      "DELETE FROM schema_migrations WHERE version = 11;"
+      "SELECT 1");
+  REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
+  CHECK(count(db, "SELECT count(*) FROM schema_migrations WHERE version = 11") == 1);
+  CHECK(count(db, "SELECT count(*) FROM information_schema.views WHERE table_name IN "
+                  "('team_lead_times', 'pg_stat_statements', 'deployments', 'dora_summary')") == 4);
+  CHECK(db.scalar("SELECT coalesce(collation_name, 'default') FROM information_schema.columns "
+                  "WHERE table_name = 'deployment_changes' AND column_name = 'deploy_id'") == "default");
+  CHECK(db.scalar("SELECT collation_name FROM information_schema.columns "
+                  "WHERE table_name = 'deployment_changes' AND column_name = 'change_id'") == "C");
+  CHECK(count(db, "SELECT count(*) FROM team_lead_times") == 0);
 }
 
 TEST_CASE("a push, a deployment and an incident end in the metric tables, to the second", "[worker]") {

@@ -732,6 +732,20 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   return true;
 }
 
+std::vector<DeploymentChangeRow> ServiceLinker::change_rows(Millis from, Millis to) const {
+  std::vector<DeploymentChangeRow> rows;
+  if (!state_) return rows;
+  const auto& deployments = state_->deployments;
+  auto it = std::lower_bound(deployments.begin(), deployments.end(), from,
+                             [](const std::unique_ptr<Deployment>& d, Millis t) { return d->row.deployed_at < t; });
+  for (; it != deployments.end() && (*it)->row.deployed_at < to; ++it) append_change_rows(**it, state_->shas, rows);
+  return rows;
+}
+
+std::vector<DeploymentChangeRow> ServiceLinker::change_rows() const {
+  return change_rows(std::numeric_limits<Millis>::min(), std::numeric_limits<Millis>::max());
+}
+
 std::size_t ServiceLinker::memory_bytes() const { return state_ ? state_->memory_bytes() : 0; }
 
 DerivedService derive_service(const ServiceHistory& history, const LinkSettings& settings) {

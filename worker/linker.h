@@ -66,6 +66,14 @@ class ServiceLinker {
   // not depend on the order it was learnt in. Requires a derive() before.
   DerivedService relink(const ServiceHistory& history, const ServiceHistory& added);
 
+  // The deployment_changes rows of the deployments linked so far that
+  // finished in [from, to), or of all of them, in derive()'s order: what
+  // the last derive()/extend()/relink() gave, without keeping the rows (the
+  // linker holds each deployment's changes as sha ids and times, a fraction
+  // of the rows' size).
+  std::vector<DeploymentChangeRow> change_rows(Millis from, Millis to) const;
+  std::vector<DeploymentChangeRow> change_rows() const;
+
   // The heap the remembered linking state takes (every sha once, the commit
   // graph, each environment's commits, the linked deployments), estimated as
   // memory_estimate.h does; 0 before the first derive(). Sums a few

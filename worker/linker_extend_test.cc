@@ -62,6 +62,16 @@ TEST_CASE("extending a linked history gives what deriving it whole gives", "[lin
       REQUIRE(derived.deployments == whole.deployments);
       REQUIRE(derived.deployment_changes == whole.deployment_changes);
       REQUIRE(derived.incidents == whole.incidents);
+      // The rows the linker gives again, whole and of a window.
+      REQUIRE(linker.change_rows() == whole.deployment_changes);
+      if (!whole.deployments.empty()) {
+        const Millis from = whole.deployments[whole.deployments.size() / 2].deployed_at, to = from + 86'400'000;
+        std::vector<DeploymentChangeRow> window;
+        for (const auto& row : whole.deployment_changes) {
+          if (row.deployed_at >= from && row.deployed_at < to) window.push_back(row);
+        }
+        REQUIRE(linker.change_rows(from, to) == window);
+      }
     }
   }
   // Both paths ran.
@@ -102,6 +112,7 @@ TEST_CASE("linking again from the remembered commits gives what deriving the who
       REQUIRE(derived.deployments == whole.deployments);
       REQUIRE(derived.deployment_changes == whole.deployment_changes);
       REQUIRE(derived.incidents == whole.incidents);
+      REQUIRE(linker.change_rows() == whole.deployment_changes);
     }
   }
   CHECK(relinked > 10);  // late batches made extend decline, and relinking was exercised

@@ -432,7 +432,12 @@ std::pair<std::size_t, std::size_t> write_extension(const std::string& service, 
   std::set<std::int64_t> day_numbers;
   for (const auto& [environment, day] : days) day_numbers.insert(day);
   rows_of_days(derived.deployments, day_numbers, in_days, subset.deployments);
-  rows_of_days(derived.deployment_changes, day_numbers, in_days, subset.deployment_changes);
+  constexpr Millis kDay = 86'400'000;
+  for (const std::int64_t day : day_numbers) {
+    for (DeploymentChangeRow& row : state.linker->change_rows(day * kDay, (day + 1) * kDay)) {
+      if (in_days(row.environment, row.deployed_at)) subset.deployment_changes.push_back(std::move(row));
+    }
+  }
   for (const auto& i : derived.incidents) {
     if (in_days(i.environment, i.time_created)) subset.incidents.push_back(i);
   }
@@ -490,7 +495,10 @@ bool link_forward(const std::string& service, ServiceState& state, const Service
     stats.rows_deleted += d;
     return true;
   }
+  // What the database holds: the rows before this batch (extend() changed
+  // nothing), the change rows from the linker as the state keeps none.
   StoredRows before{std::move(state.derived), std::move(state.metrics)};
+  before.derived.deployment_changes = state.linker->change_rows();
   state.derived = state.linker->relink(state.history, new_rows);
   state.metrics = daily_metrics(state.derived);
   diff_all(service, before, state.derived, state.metrics, writes, stats);
@@ -629,6 +637,7 @@ std::vector<std::vector<std::string>> Materializer::load_chunks(const std::vecto
 // forgetting older states now to make room for it; the others are dropped
 // now rather than held until the commit.
 void Materializer::keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes) {
+  state->forget_change_rows();
   const std::size_t size = state->bytes();
   if (kept_bytes + size <= cache_->budget()) {
     kept_bytes += size;
@@ -739,6 +748,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
     if (link_forward(service, *state, rows_of_service(added, service), writes, stats)) {
       ++stats.services_extended;
     }
+    state->forget_change_rows();
     pending_.emplace_back(service, std::move(state));
   }
   laps.to(stats.link_seconds);

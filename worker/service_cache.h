@@ -36,8 +36,14 @@ struct ServiceState {
   std::int64_t version = 0;  // service_versions.version this state was written with
   ServiceHistory history;  // its deployment and incident reports (the linker remembers the commits)
   std::unique_ptr<ServiceLinker> linker;  // links what the next batch adds
+  // Its deployment and incident rows. Between batches deployment_changes is
+  // empty (forget_change_rows()): the linker gives those rows when a batch
+  // needs them (ServiceLinker::change_rows), and kept as rows they were
+  // close to half of a state. A batch's extend() appends the new ones.
   DerivedService derived;
   std::vector<MetricsDay> metrics;
+
+  void forget_change_rows() { std::vector<DeploymentChangeRow>().swap(derived.deployment_changes); }
 
   // The heap this state takes, itself included (memory_estimate.h). Walks
   // the rows, so costs about what a batch's diff of them costs.

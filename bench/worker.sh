@@ -87,7 +87,8 @@ for _ in $(seq 1 300); do
 done
 (
   while kill -0 "$WORKER_PID" 2>/dev/null; do
-    echo "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets" 2>/dev/null || echo 0) $(awk '/VmRSS/ {print $2}' /proc/$WORKER_PID/status)"
+    sampled_at=$(now)
+    echo "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets" 2>/dev/null || echo 0) $(awk '/VmRSS/ {print $2}' /proc/$WORKER_PID/status) $sampled_at"
     sleep 2
   done
 ) >"$WORK/rss.txt" &
@@ -116,10 +117,22 @@ if [ "$stored" != "$EVENTS" ]; then
   log "only $stored of $EVENTS events stored: the embedded broker dropped some (its 5 MiB per partition); lower WINDOW"
 fi
 rows=$(sql "SELECT (SELECT count(*) FROM deployment_attempts) || ' deployments, ' || (SELECT count(*) FROM deployment_changes) || ' deployment changes, ' || (SELECT count(*) FROM incidents) || ' incidents, ' || (SELECT count(*) FROM metrics_daily) || ' metric days'")
-rss="$(awk 'NF == 2 && $2 > 0 { n++; e[n] = $1; r[n] = $2; if ($2 > max) { max = $2; at = $1 } }
+rss="$(awk 'NF == 3 && $2 > 0 { n++; e[n] = $1; r[n] = $2; if ($2 > max) { max = $2; at = $1 } }
   END { step = n > 6 ? int(n / 6) : 1; for (i = 1; i <= n; i += step) printf "%s%d MiB at %d", (i > 1 ? ", " : ""), r[i] / 1024, e[i];
         printf "; max %d MiB at %d", max / 1024, at }' "$WORK/rss.txt")"
-
+# The rate in each sixth of the events: a worker whose per-event cost grows
+# with the history behind it slows down from one stretch to the next.
+stretches="$(awk -v total="$EVENTS" -v t0="$t0" -v t1="$t1" '
+  NF == 3 { n++; e[n] = $1; t[n] = $3 }
+  END {
+    e[0] = 0; t[0] = t0; e[n + 1] = total; t[n + 1] = t1; k = 0; last = 0
+    for (s = 1; s <= 6; s++) {
+      goal = total * s / 6
+      while (k < n + 1 && e[k] < goal) k++
+      if (t[k] > t[last] && e[k] > e[last]) printf "%s%d-%dk: %.0f", (s > 1 ? ", " : ""), e[last] / 1000, e[k] / 1000, (e[k] - e[last]) / (t[k] - t[last])
+      last = k
+    }
+  }' "$WORK/rss.txt")"
 ratio=$(calc "$worker_rate / $copy_rate")
 section="$(cat <<MD
 ## Worker: Kafka → committed Postgres rows
@@ -134,6 +147,7 @@ Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, Postgres 15 with fs
 Ratio worker / COPY: **$(printf %.2f "$ratio")** (goal ≥ 0.5; goal ≥ 10,000 events/s).
 Stored: $stored events; $rows.
 Worker RSS (events stored so far): $rss.
+Worker events/s by stretch of the stream (events stored): ${stretches:-none}.
 Worker stage clocks: ${stages:-none}; services linked: ${linked:-none}.
 MD
 )"

@@ -4,6 +4,7 @@
 #include <pqxx/largeobject>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <limits>
@@ -254,13 +255,21 @@ class CopyStream {
     }
     PQclear(result);
     open = true;
-    put(kHeader, kHeaderBytes);
+    try {
+      put(kHeader, kHeaderBytes);
+    } catch (...) {
+      abandon();  // the destructor of a half-made object does not run
+      throw;
+    }
   }
 
   // An unfinished COPY (an exception while rows were built) is ended as
   // failed, so that the connection can take the transaction's rollback.
-  ~CopyStream() {
+  ~CopyStream() { abandon(); }
+
+  void abandon() {
     if (!open) return;
+    open = false;
     PQputCopyEnd(conn, "the worker abandoned the COPY");
     finish_results();
   }
@@ -268,8 +277,14 @@ class CopyStream {
   CopyStream(const CopyStream&) = delete;
   CopyStream& operator=(const CopyStream&) = delete;
 
+  // In pieces: PQputCopyData takes an int count, and a rebuild's buffer of
+  // many services' rows can pass 2 GB.
   void put(const char* data, std::size_t size) {
-    if (PQputCopyData(conn, data, static_cast<int>(size)) != 1) raise(conn, error_of(conn, nullptr), statement);
+    constexpr std::size_t kPiece = std::size_t{1} << 30;
+    for (std::size_t at = 0; at < size; at += kPiece) {
+      const auto n = static_cast<int>(std::min(kPiece, size - at));
+      if (PQputCopyData(conn, data + at, n) != 1) raise(conn, error_of(conn, nullptr), statement);
+    }
   }
 
   void complete() {

@@ -46,11 +46,14 @@ class CopyRows {
   CopyRows& float8(double value);
   CopyRows& float8(const std::optional<double>& value);  // nullopt: NULL
   CopyRows& boolean(bool value);
-  // timestamptz. Throws std::out_of_range for an instant Postgres cannot
-  // hold (never one parse_time() gives).
+  // timestamptz. Throws std::out_of_range for an instant too far to count in
+  // microseconds; Postgres rejects the rest of what it cannot hold (never
+  // an instant parse_time() gives).
   CopyRows& time(Millis value);
   CopyRows& time(const std::optional<Millis>& value);  // nullopt: NULL
-  // date, from `YYYY-MM-DD`; throws std::invalid_argument for other text.
+  // date, from `YYYY-MM-DD` as utc_day_text() writes it; throws
+  // std::invalid_argument for text of another shape or a month or day out
+  // of range.
   CopyRows& date(std::string_view yyyy_mm_dd);
   CopyRows& text_array(const std::vector<std::string>& values);  // text[]
   CopyRows& int4_array(const std::vector<int>& values);          // integer[]

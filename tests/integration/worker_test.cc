@@ -160,6 +160,12 @@ TEST_CASE("several workers starting at once apply each migration exactly once", 
 }
 
 TEST_CASE("the collation migration leaves views it does not own, and the columns under them, alone", "[worker]") {
+  // Two shapes of a database before migration 011: one where someone built
+  // on fourkeys' views (a grant and a view over dora_summary), one where
+  // only tables are built on. Either way the migration succeeds and nothing
+  // of theirs changes.
+  const bool built_on_our_views = GENERATE(false, true);
+  INFO("built on fourkeys' views: " << built_on_our_views);
   EmbeddedKafka kafka(true);
   TestDatabase db;
   REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
@@ -171,10 +177,20 @@ TEST_CASE("the collation migration leaves views it does not own, and the columns
       "CREATE VIEW team_lead_times AS SELECT deploy_id, lead_time_seconds FROM deployment_changes;"
       "DELETE FROM schema_migrations WHERE version = 11;"
       "SELECT 1");
+  if (built_on_our_views) {
+    db.query(
+        "GRANT SELECT ON dora_summary TO PUBLIC;"
+        "CREATE VIEW weekly_board AS SELECT service, environment FROM dora_summary;"
+        "SELECT 1");
+  }
   REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
   CHECK(count(db, "SELECT count(*) FROM schema_migrations WHERE version = 11") == 1);
   CHECK(count(db, "SELECT count(*) FROM information_schema.views WHERE table_name IN "
                   "('team_lead_times', 'pg_stat_statements', 'deployments', 'dora_summary')") == 4);
+  if (built_on_our_views) {
+    CHECK(count(db, "SELECT count(*) FROM weekly_board") == 0);
+    CHECK(db.scalar("SELECT has_table_privilege('public', 'dora_summary', 'SELECT')") == "t");
+  }
   CHECK(db.scalar("SELECT coalesce(collation_name, 'default') FROM information_schema.columns "
                   "WHERE table_name = 'deployment_changes' AND column_name = 'deploy_id'") == "default");
   CHECK(db.scalar("SELECT collation_name FROM information_schema.columns "

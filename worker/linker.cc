@@ -11,10 +11,10 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -97,38 +97,61 @@ constexpr ShaId kNoSha = std::numeric_limits<ShaId>::max();
 
 class ShaTable {
  public:
-  ShaId intern(const std::string& sha) {
+  ShaId intern(std::string_view sha) {
     if (const ShaId known = find(sha); known != kNoSha) return known;
-    const auto id = static_cast<ShaId>(shas_.size());
-    const std::string& stored = shas_.emplace_back(sha);
-    ids_.emplace(std::string_view(stored), id);
-    heap_ += memory::string_heap(stored) + kIdNodeBytes;
+    if (arena_.size() + sha.size() > std::numeric_limits<std::uint32_t>::max()) {
+      throw std::length_error("a service's shas exceed 4 GB");
+    }
+    const auto id = static_cast<ShaId>(ends_.size());
+    arena_.append(sha);
+    ends_.push_back(static_cast<std::uint32_t>(arena_.size()));
+    if ((ends_.size() + 1) * 2 > slots_.size()) {
+      rehash(std::max<std::size_t>(16, slots_.size() * 2));
+    } else {
+      place(id);
+    }
     return id;
   }
   // kNoSha for a sha nobody named.
   ShaId find(std::string_view sha) const {
-    const auto it = ids_.find(sha);
-    return it == ids_.end() ? kNoSha : it->second;
+    if (slots_.empty()) return kNoSha;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = std::hash<std::string_view>{}(sha) & mask;; i = (i + 1) & mask) {
+      const ShaId id = slots_[i];
+      if (id == kNoSha || text(id) == sha) return id;
+    }
   }
-  const std::string& text(ShaId id) const { return shas_[id]; }
-  std::size_t size() const { return shas_.size(); }
+  // Valid until the next intern().
+  std::string_view text(ShaId id) const {
+    const std::uint32_t start = id == 0 ? 0 : ends_[id - 1];
+    return {arena_.data() + start, ends_[id] - start};
+  }
+  std::size_t size() const { return ends_.size(); }
 
-  // The heap it holds (memory_estimate.h): each sha's text and hash node,
-  // the buckets, and the deque's 512-byte blocks of strings.
+  // The heap it holds (memory_estimate.h): the texts end to end, where each
+  // ends, and the open-addressing slots (at most half full).
   std::size_t memory_bytes() const {
-    const std::size_t blocks = shas_.size() / kPerBlock + 1;
-    return heap_ + memory::allocation(ids_.bucket_count() * sizeof(void*)) + blocks * memory::allocation(512) +
-           memory::allocation((blocks + 8) * sizeof(void*));
+    return memory::string_heap(arena_) + memory::vector_heap(ends_) + memory::vector_heap(slots_);
   }
 
  private:
-  // An unordered_map node: the next pointer, the value, the cached hash.
-  static constexpr std::size_t kIdNodeBytes =
-      memory::allocation(sizeof(void*) + sizeof(std::pair<const std::string_view, ShaId>) + sizeof(std::size_t));
-  static constexpr std::size_t kPerBlock = 512 / sizeof(std::string);
-  std::deque<std::string> shas_;  // a deque: the views in ids_ stay valid as it grows
-  std::unordered_map<std::string_view, ShaId> ids_;
-  std::size_t heap_ = 0;
+  void place(ShaId id) {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = std::hash<std::string_view>{}(text(id)) & mask;
+    while (slots_[i] != kNoSha) i = (i + 1) & mask;
+    slots_[i] = id;
+  }
+  void rehash(std::size_t slots) {
+    slots_.assign(slots, kNoSha);
+    for (ShaId id = 0; id < ends_.size(); ++id) place(id);
+  }
+
+  // Each sha's text once, end to end (a 40-character sha takes 40 bytes
+  // and a 4-byte end, instead of a string, its heap block and a hash node:
+  // the table was most of a state's linking bytes).
+  std::string arena_;
+  std::vector<std::uint32_t> ends_;  // by id: where its text ends in arena_
+  std::vector<ShaId> slots_;         // a power of two in size; kNoSha: empty
 };
 
 // The element for `id` of a vector indexed by sha id, growing it (at least

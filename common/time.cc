@@ -6,7 +6,6 @@
 #include <fmt/compile.h>
 
 namespace fourkeys {
-namespace {
 
 // Howard Hinnant's days_from_civil: proleptic Gregorian date to days since 1970-01-01.
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
@@ -17,6 +16,8 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
+
+namespace {
 
 void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
   z += 719468;
@@ -70,6 +71,7 @@ class Cursor {
 };
 
 }  // namespace
+
 
 std::optional<ParsedTime> parse_time(std::string_view text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\n')) text.remove_suffix(1);

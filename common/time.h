@@ -35,6 +35,10 @@ EpochMillis epoch_number_to_millis(double value);
 // Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 std::string format_time(EpochMillis millis);
 
+// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day
+// 1-31; not checked against the month's length).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);
+
 // The wall clock now, for received_at.
 EpochMillis now_millis();
 

@@ -18,6 +18,8 @@
 namespace fourkeys::worker {
 namespace {
 
+constexpr Millis kDay = 86'400'000;
+
 // Milliseconds since the epoch, computed by Postgres so no timestamp text
 // needs parsing here.
 std::string ms(const std::string& column) {
@@ -360,7 +362,6 @@ void apply_writes(pqxx::transaction_base& tx, Writes& w) {
 template <typename Row, typename Filter>
 void rows_of_days(const std::vector<Row>& rows, const std::set<std::int64_t>& days, const Filter& in_days,
                   std::vector<Row>& out) {
-  constexpr Millis kDay = 86'400'000;
   for (const std::int64_t day : days) {
     const Millis from = day * kDay, to = from + kDay;
     auto it = std::lower_bound(rows.begin(), rows.end(), from,
@@ -432,7 +433,6 @@ std::pair<std::size_t, std::size_t> write_extension(const std::string& service, 
   std::set<std::int64_t> day_numbers;
   for (const auto& [environment, day] : days) day_numbers.insert(day);
   rows_of_days(derived.deployments, day_numbers, in_days, subset.deployments);
-  constexpr Millis kDay = 86'400'000;
   for (const std::int64_t day : day_numbers) {
     for (DeploymentChangeRow& row : state.linker->change_rows(day * kDay, (day + 1) * kDay)) {
       if (in_days(row.environment, row.deployed_at)) subset.deployment_changes.push_back(std::move(row));

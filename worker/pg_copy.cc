@@ -1,5 +1,7 @@
 #include "worker/pg_copy.h"
 
+#include "common/time.h"
+
 #include <libpq-fe.h>
 #include <pqxx/largeobject>
 #include <pqxx/pqxx>
@@ -21,16 +23,6 @@ constexpr std::uint32_t kInt4Oid = 23;
 // A field's length is an int32; the receiver's body limit keeps every
 // field far below it.
 constexpr std::size_t kMaxField = std::numeric_limits<std::int32_t>::max();
-
-// Howard Hinnant's days_from_civil: days since 1970-01-01.
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 // libpqxx 6 sends COPY in the text format only. The transaction's libpq
 // connection is reached through pqxx::largeobject, which gives it to its
@@ -183,20 +175,25 @@ CopyRows& CopyRows::date(std::string_view text) {
   return *this;
 }
 
-CopyRows& CopyRows::text_array(const std::vector<std::string>& values) {
+void CopyRows::begin_array(std::uint32_t element_type, std::size_t count, std::size_t element_bytes) {
   // Dimensions, a has-nulls flag, the element type, then each dimension's
   // length and lower bound; an empty array has no dimensions.
-  std::size_t bytes = values.empty() ? 12 : 20;
-  for (const std::string& v : values) bytes += 4 + v.size();
+  const std::size_t bytes = (count == 0 ? 12 : 20) + element_bytes;
   if (bytes > kMaxField) throw std::length_error("a COPY field over 2 GB");
   begin_field();
   put32(static_cast<std::uint32_t>(bytes));
-  put32(values.empty() ? 0 : 1);
+  put32(count == 0 ? 0 : 1);
   put32(0);
-  put32(kTextOid);
-  if (values.empty()) return *this;
-  put32(static_cast<std::uint32_t>(values.size()));
+  put32(element_type);
+  if (count == 0) return;
+  put32(static_cast<std::uint32_t>(count));
   put32(1);
+}
+
+CopyRows& CopyRows::text_array(const std::vector<std::string>& values) {
+  std::size_t element_bytes = 0;
+  for (const std::string& v : values) element_bytes += 4 + v.size();
+  begin_array(kTextOid, values.size(), element_bytes);
   for (const std::string& v : values) {
     put32(static_cast<std::uint32_t>(v.size()));
     data_.append(v);
@@ -205,16 +202,7 @@ CopyRows& CopyRows::text_array(const std::vector<std::string>& values) {
 }
 
 CopyRows& CopyRows::int4_array(const std::vector<int>& values) {
-  const std::size_t bytes = values.empty() ? 12 : 20 + values.size() * 8;
-  if (bytes > kMaxField) throw std::length_error("a COPY field over 2 GB");
-  begin_field();
-  put32(static_cast<std::uint32_t>(bytes));
-  put32(values.empty() ? 0 : 1);
-  put32(0);
-  put32(kInt4Oid);
-  if (values.empty()) return *this;
-  put32(static_cast<std::uint32_t>(values.size()));
-  put32(1);
+  begin_array(kInt4Oid, values.size(), values.size() * 8);
   for (const int v : values) {
     put32(4);
     put32(static_cast<std::uint32_t>(v));

@@ -66,6 +66,9 @@ class CopyRows {
 
  private:
   void begin_field();
+  // One-dimensional array field: its length, header and dimension; the
+  // caller appends `count` elements taking `element_bytes` together.
+  void begin_array(std::uint32_t element_type, std::size_t count, std::size_t element_bytes);
   void put16(std::uint16_t v);
   void put32(std::uint32_t v);
   void put64(std::uint64_t v);

@@ -184,6 +184,8 @@ void BatchProcessor::materialize_and_commit(pqxx::transaction_base& tx, const Ap
     outcome.materialized.services += stats.services;
     outcome.materialized.services_loaded += stats.services_loaded;
     outcome.materialized.services_extended += stats.services_extended;
+    outcome.materialized.states_pruned += stats.states_pruned;
+    outcome.materialized.pruned_read_again += stats.pruned_read_again;
     outcome.materialized.rows_written += stats.rows_written;
     outcome.materialized.rows_deleted += stats.rows_deleted;
   } catch (...) {

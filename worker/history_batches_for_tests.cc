@@ -29,6 +29,7 @@ std::vector<ServiceHistory> history_batches(std::uint32_t seed, const HistorySha
   std::string head(40, '0');
   std::vector<std::string> deployed;
   for (int step = 0; step < shape.steps; ++step) {
+    t += shape.minutes_between_steps * kMinute;
     ServiceHistory a;
     PushRow push;
     push.event_id = event_id();

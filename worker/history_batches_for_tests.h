@@ -27,6 +27,7 @@ struct HistoryShape {
   int incident_percent = 25;
   int resolved_percent = 50;
   int late_percent = 0;  // batches swapped with the one before: delivered late
+  int minutes_between_steps = 0;  // quiet time before each step (longer histories cross more days)
   // Names, titles and ids longer than the short-string buffer, so that they
   // take heap as real ones do (the memory estimate tests need that).
   bool heap_texts = false;

@@ -1,5 +1,6 @@
 #include "worker/linker.h"
 
+#include "worker/daily_metrics.h"
 #include "worker/memory_estimate.h"
 
 #include <algorithm>
@@ -178,6 +179,39 @@ class ShaSet {
   std::vector<bool> bits_;
 };
 
+// Texts a pruned state forgot, each as a 4-byte hash, so that a batch naming
+// one again is seen. A hash can collide: a text never seen may look
+// forgotten, which only makes extend() decline (the service is read again
+// from Postgres), never gives a wrong row.
+class Fingerprints {
+ public:
+  static std::uint32_t of(std::string_view text) {
+    const std::uint64_t h = std::hash<std::string_view>{}(text);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+  }
+  bool may_contain(std::string_view text) const {
+    return std::binary_search(sorted_.begin(), sorted_.end(), of(text));
+  }
+  void add(std::string_view text) { pending_.push_back(of(text)); }
+  // Merges what add() gave since the last call into the sorted set.
+  void settle() {
+    if (pending_.empty()) return;
+    std::sort(pending_.begin(), pending_.end());
+    std::vector<std::uint32_t> merged;
+    merged.reserve(sorted_.size() + pending_.size());
+    std::merge(sorted_.begin(), sorted_.end(), pending_.begin(), pending_.end(), std::back_inserter(merged));
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    merged.shrink_to_fit();
+    sorted_ = std::move(merged);
+    std::vector<std::uint32_t>().swap(pending_);
+  }
+  std::size_t memory_bytes() const { return memory::vector_heap(sorted_) + memory::vector_heap(pending_); }
+
+ private:
+  std::vector<std::uint32_t> sorted_;
+  std::vector<std::uint32_t> pending_;
+};
+
 // ---- commit graph ---------------------------------------------------------
 
 // What the pushes and changes say about commits: each sha's parents (a sha
@@ -244,6 +278,26 @@ class CommitGraph {
   // The heap it holds (memory_estimate.h).
   std::size_t memory_bytes() const {
     return memory::vector_heap(first_parent_) + memory::vector_heap(times_) + more_bytes_;
+  }
+
+  // The graph with every sha renamed by `new_id` (kNoSha: forgotten): the
+  // times of the shas kept, and the parents of those `keep_parents` names.
+  // Requires every parent of those to be kept.
+  CommitGraph remapped(const std::vector<ShaId>& new_id, const std::vector<char>& keep_parents,
+                       const ShaTable& shas) const {
+    CommitGraph out;
+    std::vector<ShaId> parents_of;
+    for (ShaId id = 0; id < new_id.size(); ++id) {
+      const ShaId to = new_id[id];
+      if (to == kNoSha) continue;
+      if (const auto time = change_time(id)) slot(out.times_, to, kNoTime) = *time;
+      if (!keep_parents[id]) continue;
+      parents(id, shas, parents_of);
+      for (const ShaId parent : parents_of) out.add_parent(to, new_id.at(parent));
+    }
+    out.first_parent_.shrink_to_fit();
+    out.times_.shrink_to_fit();
+    return out;
   }
 
  private:
@@ -529,6 +583,27 @@ void append_change_rows(const Deployment& deployment, const ShaTable& shas, std:
   }
 }
 
+// Whether every incident that differs between `before` and `after` (both
+// sorted by (source, incident_id)) opened at or after `cut`, in both: a
+// metrics day before the cut cannot be recomputed from a pruned state.
+bool only_kept_days_change(const std::vector<IncidentRow>& before, const std::vector<IncidentRow>& after, Millis cut) {
+  auto b = before.begin();
+  auto a = after.begin();
+  auto key = [](const IncidentRow& i) { return std::tie(i.source, i.incident_id); };
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && key(*b) < key(*a))) {
+      if ((b++)->time_created < cut) return false;
+    } else if (b == before.end() || key(*a) < key(*b)) {
+      if ((a++)->time_created < cut) return false;
+    } else {
+      if (!(*a == *b) && (a->time_created < cut || b->time_created < cut)) return false;
+      ++a;
+      ++b;
+    }
+  }
+  return true;
+}
+
 bool sorts_before(const DeploymentRow& a, const DeploymentRow& b) {
   return std::tie(a.deployed_at, a.deploy_id) < std::tie(b.deployed_at, b.deploy_id);
 }
@@ -541,8 +616,29 @@ struct ServiceLinker::State {
   struct Environment {
     explicit Environment(const ShaTable& shas) : attributor(shas) {}
     ShaSet in_env;  // shas the environment has
+    ShaSet forgotten_in_env;  // of those, the ones forgotten deployments brought (after prune())
     const Deployment* previous = nullptr;
-    EnvironmentAttributor attributor;
+    EnvironmentAttributor attributor;  // of the deployments kept
+  };
+
+  // An incident kept by prune(), with what its attribution was computed
+  // from then. While those stay the same, its attribution is what the kept
+  // deployments give (or, when it went to a forgotten deployment, that one:
+  // `fixed_deploy_id`), whatever the forgotten rows were.
+  struct KeptIncident {
+    Millis time_created = 0;
+    std::string environment, root_cause_sha;
+    std::string fixed_deploy_id, fixed_attribution;
+  };
+
+  // What prune() forgot, for extend() to decline on.
+  struct Forgotten {
+    Millis cut = 0;      // deployments finished and incidents opened before it are gone
+    Millis horizon = 0;  // an incident first seen later must open at or after it
+    Fingerprints shas, deploy_ids, incidents;
+    std::size_t longest_sha = 0;  // of the shas forgotten deployments brought
+    std::map<std::pair<std::string, std::string>, KeptIncident> kept_incidents;  // by (source, incident_id)
+    std::size_t kept_incident_bytes = 0;
   };
 
   // Every sha a push, a change or a deployment names. A batch that gives one
@@ -555,6 +651,7 @@ struct ServiceLinker::State {
   std::vector<std::unique_ptr<Deployment>> deployments;
   std::map<std::string, const Deployment*> by_deploy_id;
   std::map<std::string, Environment> environments;
+  std::optional<Forgotten> forgotten;  // set by prune()
   // The heap of `by_deploy_id`'s and `environments`' nodes and of
   // `deployments`' elements (memory_estimate.h).
   std::size_t bytes = 0;
@@ -562,8 +659,19 @@ struct ServiceLinker::State {
   std::size_t memory_bytes() const {
     std::size_t total = memory::allocation(sizeof(State)) + bytes + shas.memory_bytes() + graph.memory_bytes() +
                         memory::vector_heap(deployments);
-    for (const auto& [name, env] : environments) total += env.in_env.memory_bytes() + env.attributor.memory_bytes();
+    for (const auto& [name, env] : environments) {
+      total += env.in_env.memory_bytes() + env.forgotten_in_env.memory_bytes() + env.attributor.memory_bytes();
+    }
+    if (forgotten) {
+      total += forgotten->shas.memory_bytes() + forgotten->deploy_ids.memory_bytes() +
+               forgotten->incidents.memory_bytes() + forgotten->kept_incident_bytes;
+    }
     return total;
+  }
+
+  // A sha a batch names that prune() may have forgotten.
+  bool maybe_forgotten(const std::string& sha) const {
+    return forgotten && !sha.empty() && !mentioned(sha) && forgotten->shas.may_contain(sha);
   }
 
   bool mentioned(const std::string& sha) const { return shas.find(sha) != kNoSha; }
@@ -619,12 +727,52 @@ struct ServiceLinker::State {
     by_deploy_id.erase(by_id);
   }
 
+  // Whether the kept deployments alone attribute `incident` as all of them
+  // would, forgotten ones included: it opened inside the kept window, and no
+  // forgotten deployment can have brought its root cause.
+  bool attributable_from_kept(const IncidentRow& incident) const {
+    if (incident.time_created < forgotten->horizon) return false;
+    const std::string& root = incident.root_cause_sha;
+    if (root.empty()) return true;
+    // A shorter name could be a prefix of a forgotten sha.
+    if (root.size() < forgotten->longest_sha) return false;
+    if (forgotten->shas.may_contain(root)) return false;
+    const auto env = environments.find(incident.environment);
+    const ShaId id = shas.find(root);
+    return env == environments.end() || id == kNoSha || !env->second.forgotten_in_env.contains(id);
+  }
+
+  std::optional<Millis> prune(const LinkSettings& settings, DerivedService& derived, ServiceHistory& reports);
+
   // Folds every incident and attributes it; sets caused_incident on every
-  // deployment accordingly.
-  std::vector<IncidentRow> incidents(const std::vector<IncidentEventRow>& events, const LinkSettings& settings) {
+  // deployment accordingly. After prune(), nullopt when an incident's
+  // attribution could depend on what was forgotten.
+  std::optional<std::vector<IncidentRow>> incidents(const std::vector<IncidentEventRow>& events,
+                                                    const LinkSettings& settings) {
     std::vector<IncidentRow> rows = fold_incidents(events);
     std::set<const Deployment*> caused;
     for (IncidentRow& incident : rows) {
+      if (forgotten) {
+        const auto kept = forgotten->kept_incidents.find({incident.source, incident.incident_id});
+        const bool same_inputs = kept != forgotten->kept_incidents.end() &&
+                                 kept->second.time_created == incident.time_created &&
+                                 kept->second.environment == incident.environment &&
+                                 kept->second.root_cause_sha == incident.root_cause_sha;
+        if (!same_inputs && !attributable_from_kept(incident)) return std::nullopt;
+        if (same_inputs && !kept->second.fixed_deploy_id.empty()) {
+          // A forgotten deployment's: by root cause it stays the earliest;
+          // by window, unless a kept deployment now brings the root cause.
+          if (kept->second.fixed_attribution != "root_cause") {
+            const auto env = environments.find(incident.environment);
+            if (env != environments.end() && env->second.attributor.by_root_cause(incident.root_cause_sha)) {
+              return std::nullopt;
+            }
+          }
+          incident.deploy_id = kept->second.fixed_deploy_id;
+          incident.attribution = kept->second.fixed_attribution;
+          continue;
+        }
+      }
       const auto it = environments.find(incident.environment);
       if (it == environments.end()) continue;
       const EnvironmentAttributor& attributor = it->second.attributor;
@@ -643,6 +791,169 @@ struct ServiceLinker::State {
   }
 };
 
+namespace {
+constexpr Millis kDay = 86'400'000;
+}  // namespace
+
+std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, DerivedService& derived,
+                                                  ServiceHistory& reports) {
+  const std::size_t n = deployments.size();
+  if (n == 0) return std::nullopt;
+  // Where to cut: before the deployments of the kept window, before each
+  // environment's last success ahead of them (window attribution of an
+  // incident opening in the window may need it), at a UTC midnight (a
+  // metrics day is either wholly kept or wholly final).
+  const Millis horizon = deployments.back()->row.deployed_at - settings.keep_linked;
+  std::size_t k = static_cast<std::size_t>(
+      std::lower_bound(deployments.begin(), deployments.end(), horizon,
+                       [](const std::unique_ptr<Deployment>& d, Millis t) { return d->row.deployed_at < t; }) -
+      deployments.begin());
+  std::set<std::string> seen;
+  for (std::size_t i = k; i-- > 0 && seen.size() < environments.size();) {
+    const DeploymentRow& row = deployments[i]->row;
+    if (row.status == "success" && seen.insert(row.environment).second) k = i;
+  }
+  while (k > 0 && utc_day_number(deployments[k - 1]->row.deployed_at) ==
+                      utc_day_number(deployments[k]->row.deployed_at)) {
+    --k;
+  }
+  if (k == 0 || k < settings.prune_at_deployments) return std::nullopt;
+  const Millis cut = utc_day_number(deployments[k]->row.deployed_at) * kDay;
+  Forgotten next = forgotten ? std::move(*forgotten) : Forgotten{};
+  next.cut = cut;
+  next.horizon = horizon;
+
+  // Incidents: gone when they opened before the cut, are attributed to no
+  // deployment kept, and cannot be attributed anew (no unresolved root
+  // cause). Those kept remember what their attribution was computed from.
+  std::map<const Deployment*, std::size_t> position;
+  for (std::size_t i = 0; i < n; ++i) position[deployments[i].get()] = i;
+  auto attributed_to = [&](const IncidentRow& incident) -> std::optional<std::size_t> {
+    if (incident.deploy_id.empty()) return std::nullopt;
+    const auto it = by_deploy_id.find(incident.deploy_id);
+    return it == by_deploy_id.end() ? 0 : position.at(it->second);  // gone earlier: before any kept
+  };
+  next.kept_incidents.clear();
+  next.kept_incident_bytes = 0;
+  std::set<std::pair<std::string, std::string>> gone_incidents;
+  std::vector<IncidentRow> kept_incidents;
+  for (IncidentRow& incident : derived.incidents) {
+    const auto to = attributed_to(incident);
+    const bool to_kept = to && *to >= k;
+    const bool may_change = !incident.root_cause_sha.empty() && incident.attribution != "root_cause";
+    if (incident.time_created < cut && !to_kept && !may_change) {
+      next.incidents.add(incident.source + '\0' + incident.incident_id);
+      gone_incidents.emplace(incident.source, incident.incident_id);
+      continue;
+    }
+    KeptIncident kept{incident.time_created, incident.environment, incident.root_cause_sha, {}, {}};
+    if (to && !to_kept) {
+      kept.fixed_deploy_id = incident.deploy_id;
+      kept.fixed_attribution = incident.attribution;
+    }
+    next.kept_incident_bytes += memory::tree_node(sizeof(std::pair<const std::pair<std::string, std::string>,
+                                                                   KeptIncident>)) +
+                                memory::string_heap(incident.source) + memory::string_heap(incident.incident_id) +
+                                memory::string_heap(kept.environment) + memory::string_heap(kept.root_cause_sha) +
+                                memory::string_heap(kept.fixed_deploy_id) + memory::string_heap(kept.fixed_attribution);
+    next.kept_incidents.emplace(std::make_pair(incident.source, incident.incident_id), std::move(kept));
+    kept_incidents.push_back(std::move(incident));
+  }
+  derived.incidents = std::move(kept_incidents);
+  std::erase_if(reports.incident_events, [&](const IncidentEventRow& r) {
+    return gone_incidents.count({r.source, r.incident_id}) > 0;
+  });
+
+  // Deployments before the cut: their ids and what they brought.
+  std::set<std::string> gone_ids;
+  for (std::size_t i = 0; i < k; ++i) {
+    const Deployment& d = *deployments[i];
+    next.deploy_ids.add(d.row.deploy_id);
+    gone_ids.insert(d.row.deploy_id);
+    if (d.row.status != "success") continue;
+    Environment& env = environments.at(d.row.environment);
+    auto brought = [&](ShaId sha) {
+      env.forgotten_in_env.insert(sha);
+      next.longest_sha = std::max(next.longest_sha, shas.text(sha).size());
+    };
+    if (d.head != kNoSha) brought(d.head);
+    for (const auto& [sha, time] : d.changes) brought(sha);
+  }
+  std::erase_if(reports.deployment_events,
+                [&](const DeploymentEventRow& r) { return gone_ids.count(r.deploy_id) > 0; });
+  derived.deployments.erase(derived.deployments.begin(), derived.deployments.begin() + static_cast<std::ptrdiff_t>(k));
+  for (const std::string& id : gone_ids) by_deploy_id.erase(id);
+  deployments.erase(deployments.begin(), deployments.begin() + static_cast<std::ptrdiff_t>(k));
+
+  // Commits: kept with their parents when some environment lacks them (a
+  // walk may pass them); kept alone as a walk's stop when a kept commit's
+  // parent, a branch's tip (the `before` of a push to come) or named by a
+  // kept deployment. The rest every environment has, and nothing kept
+  // reaches them.
+  const std::size_t count = shas.size();
+  std::vector<char> keep(count, 0), walkable(count, 0), has_child(count, 0);
+  std::vector<ShaId> parents;
+  for (ShaId id = 0; id < count; ++id) {
+    graph.parents(id, shas, parents);
+    for (const ShaId parent : parents) has_child[parent] = 1;
+    bool everywhere = !environments.empty();
+    for (const auto& [name, env] : environments) everywhere = everywhere && env.in_env.contains(id);
+    if (everywhere) continue;
+    walkable[id] = keep[id] = 1;
+    for (const ShaId parent : parents) keep[parent] = 1;
+  }
+  for (ShaId id = 0; id < count; ++id) {
+    if (!has_child[id]) keep[id] = 1;
+  }
+  for (const auto& d : deployments) {
+    if (d->head != kNoSha) keep[d->head] = 1;
+    for (const ShaId sha : d->additional_shas) keep[sha] = 1;
+    for (const auto& [sha, time] : d->changes) keep[sha] = 1;
+  }
+  ShaTable kept_shas;
+  std::vector<ShaId> new_id(count, kNoSha);
+  for (ShaId id = 0; id < count; ++id) {
+    if (keep[id]) {
+      new_id[id] = kept_shas.intern(shas.text(id));
+    } else {
+      next.shas.add(shas.text(id));
+    }
+  }
+  graph = graph.remapped(new_id, walkable, shas);
+  auto remap_set = [&](const ShaSet& set) {
+    ShaSet out;
+    for (ShaId id = 0; id < count; ++id) {
+      if (new_id[id] != kNoSha && set.contains(id)) out.insert(new_id[id]);
+    }
+    return out;
+  };
+  for (auto& [name, env] : environments) {
+    env.in_env = remap_set(env.in_env);
+    env.forgotten_in_env = remap_set(env.forgotten_in_env);
+  }
+  shas = std::move(kept_shas);
+  for (auto& d : deployments) {
+    if (d->head != kNoSha) d->head = new_id[d->head];
+    for (ShaId& sha : d->additional_shas) sha = new_id[sha];
+    for (auto& [sha, time] : d->changes) sha = new_id[sha];
+  }
+  for (auto& [name, env] : environments) env.attributor = EnvironmentAttributor(shas);
+  for (auto& d : deployments) {
+    if (d->row.status == "success") environments.at(d->row.environment).attributor.add(d.get());
+  }
+  deployments.shrink_to_fit();
+  next.shas.settle();
+  next.deploy_ids.settle();
+  next.incidents.settle();
+  forgotten = std::move(next);
+
+  bytes = 0;
+  for (const auto& entry : by_deploy_id) bytes += memory::node_of(entry);
+  for (const auto& entry : environments) bytes += memory::node_of(entry);
+  for (const auto& d : deployments) bytes += memory_of(*d);
+  return cut;
+}
+
 ServiceLinker::ServiceLinker(LinkSettings settings) : settings_(settings) {}
 ServiceLinker::~ServiceLinker() = default;
 
@@ -654,6 +965,7 @@ DerivedService ServiceLinker::derive(const ServiceHistory& history) {
 }
 
 DerivedService ServiceLinker::relink(const ServiceHistory& history, const ServiceHistory& added) {
+  if (state_->forgotten) throw std::logic_error("relink() after prune(): derive() from the whole history instead");
   for (const PushRow& push : added.pushes) state_->add_push(push);
   for (const ChangeRow& change : added.changes) state_->add_change(change);
   state_->forget_deployments();
@@ -666,7 +978,7 @@ DerivedService ServiceLinker::link_all(const ServiceHistory& history) {
   }
   DerivedService derived;
   derived.service = history.service;
-  derived.incidents = state_->incidents(history.incident_events, settings_);
+  derived.incidents = *state_->incidents(history.incident_events, settings_);
   derived.deployments.reserve(state_->deployments.size());
   for (const auto& d : state_->deployments) {
     derived.deployments.push_back(d->row);
@@ -680,14 +992,25 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   if (!state_) return false;
   State& state = *state_;
   // Only shas nobody named before may get parents or times.
+  // After prune(), neither may a sha that was forgotten (the `before` of a
+  // push included: it may have been walked past).
   for (const PushRow& push : added.pushes) {
     for (const auto& sha : push.commit_shas) {
-      if (state.mentioned(sha)) return false;
+      if (state.mentioned(sha) || state.maybe_forgotten(sha)) return false;
     }
-    if (!is_null_sha(push.after) && state.mentioned(push.after)) return false;
+    if (!is_null_sha(push.after) && (state.mentioned(push.after) || state.maybe_forgotten(push.after))) return false;
+    if (!is_null_sha(push.before) && state.maybe_forgotten(push.before)) return false;
   }
   for (const ChangeRow& change : added.changes) {
-    if (state.mentioned(change.change_id)) return false;
+    if (state.mentioned(change.change_id) || state.maybe_forgotten(change.change_id)) return false;
+  }
+  if (state.forgotten) {
+    for (const IncidentEventRow& r : added.incident_events) {
+      const auto key = std::make_pair(r.source, r.incident_id);
+      if (!state.forgotten->kept_incidents.count(key) && state.forgotten->incidents.may_contain(r.source + '\0' + r.incident_id)) {
+        return false;
+      }
+    }
   }
   // Deployments: new ids, or new reports of an attempt that has not
   // succeeded yet (it brought nothing, so taking it out changes no other
@@ -698,7 +1021,10 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   std::set<const Deployment*> updated;
   for (const std::string& id : ids) {
     const auto it = state.by_deploy_id.find(id);
-    if (it == state.by_deploy_id.end()) continue;
+    if (it == state.by_deploy_id.end()) {
+      if (state.forgotten && state.forgotten->deploy_ids.may_contain(id)) return false;
+      continue;
+    }
     if (it->second->row.status == "success") return false;
     updated.insert(it->second);
   }
@@ -710,6 +1036,18 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
     }
   }
   std::vector<FoldedDeployment> fresh = fold_deployments(reports);
+  if (state.forgotten) {
+    // A new environment's first deployment would bring every commit, the
+    // forgotten ones too; a forgotten head or additional sha had a time and
+    // environments that were forgotten with it.
+    for (const FoldedDeployment& d : fresh) {
+      if (d.row.status == "success" && !state.environments.count(d.row.environment)) return false;
+      if (state.maybe_forgotten(d.row.main_commit)) return false;
+      for (const std::string& sha : d.additional_shas) {
+        if (state.maybe_forgotten(sha)) return false;
+      }
+    }
+  }
   if (!fresh.empty()) {
     for (auto it = state.deployments.rbegin(); it != state.deployments.rend(); ++it) {
       if (updated.count(it->get())) continue;
@@ -744,7 +1082,12 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
     append_change_rows(*state.deployments.back(), state.shas, derived.deployment_changes);
   }
   changes.old_incidents = std::move(derived.incidents);
-  derived.incidents = state.incidents(history.incident_events, settings_);
+  auto incidents = state.incidents(history.incident_events, settings_);
+  if (!incidents) return false;
+  derived.incidents = std::move(*incidents);
+  if (state.forgotten && !only_kept_days_change(changes.old_incidents, derived.incidents, state.forgotten->cut)) {
+    return false;
+  }
   changes.changed_deployments.clear();
   for (std::size_t i = 0; i < state.deployments.size(); ++i) {
     const bool caused = state.deployments[i]->row.caused_incident;
@@ -770,6 +1113,13 @@ std::vector<DeploymentChangeRow> ServiceLinker::change_rows() const {
 }
 
 std::size_t ServiceLinker::memory_bytes() const { return state_ ? state_->memory_bytes() : 0; }
+
+std::optional<Millis> ServiceLinker::prune(DerivedService& derived, ServiceHistory& reports) {
+  if (!state_) return std::nullopt;
+  return state_->prune(settings_, derived, reports);
+}
+
+bool ServiceLinker::pruned() const { return state_ && state_->forgotten; }
 
 DerivedService derive_service(const ServiceHistory& history, const LinkSettings& settings) {
   ServiceLinker linker(settings);

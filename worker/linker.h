@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace fourkeys::worker {
@@ -55,6 +56,13 @@ class ServiceLinker {
   // changes that give parents or times only to shas nothing named before.
   // Otherwise returns false and changes nothing; call relink() (or
   // derive() with the whole history).
+  //
+  // After prune() it also returns false when the added rows reach what was
+  // forgotten (a commit, deployment or incident from before the cut, a new
+  // environment, an incident that opened before the kept window or names a
+  // root cause a forgotten deployment may have brought, a change to a day
+  // before the cut). Then the state may be half changed: derive() from the
+  // whole history is the only way on.
   bool extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
               LinkChanges& changes);
 
@@ -63,11 +71,33 @@ class ServiceLinker {
   // `history` as for extend(): only its reports are read, so a remembered
   // history can leave its pushes and changes out. Gives derive() of the
   // whole history: what is known of commits (parents, earliest times) does
-  // not depend on the order it was learnt in. Requires a derive() before.
+  // not depend on the order it was learnt in. Requires a derive() before and
+  // no prune() since (throws std::logic_error otherwise).
   DerivedService relink(const ServiceHistory& history, const ServiceHistory& added);
 
+  // Forgets what linking forward no longer needs, when at least
+  // settings.prune_at_deployments deployments can go: every deployment that
+  // finished before a cut (a UTC midnight at or before settings.keep_linked
+  // before the latest deployment, and before each environment's last
+  // successful deployment before that), the incidents that opened before it
+  // and whose attribution can no longer change, and the commits every
+  // environment has that nothing kept refers to. Takes the same deployments
+  // and incidents out of `derived` (rows) and `reports` (their reports), so
+  // the three stay in step. Returns the cut, or nullopt when nothing went.
+  //
+  // The rows that went are final: any batch that would change them makes
+  // extend() decline. What stays gives the rows derive_service() gives of
+  // the whole history for every deployment finishing and incident opening
+  // from the cut on, and every metrics day from the cut's day on may be
+  // recomputed from them; days before it may not. The state then grows with
+  // the recent past, not with the history (a few bytes per forgotten commit,
+  // deployment and incident remain, so that a batch reaching them is seen).
+  std::optional<Millis> prune(DerivedService& derived, ServiceHistory& reports);
+  bool pruned() const;
+
   // The deployment_changes rows of the deployments linked so far that
-  // finished in [from, to), or of all of them, in derive()'s order: what
+  // finished in [from, to), or of all of them (since the cut, when
+  // pruned), in derive()'s order: what
   // the last derive()/extend()/relink() gave, without keeping the rows (the
   // linker holds each deployment's changes as sha ids and times, a fraction
   // of the rows' size).

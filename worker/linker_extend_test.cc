@@ -2,11 +2,16 @@
 // history, or decline.
 
 #include "worker/history_batches_for_tests.h"
+#include "worker/daily_metrics.h"
 #include "worker/linker.h"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
 
 using namespace fourkeys::worker;
 using fourkeys::worker::testing::append_rows;
@@ -116,4 +121,137 @@ TEST_CASE("linking again from the remembered commits gives what deriving the who
     }
   }
   CHECK(relinked > 10);  // late batches made extend decline, and relinking was exercised
+}
+
+namespace {
+
+template <typename Row, typename Key>
+std::vector<Row> sorted_by(std::vector<Row> rows, Key key) {
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return key(a) < key(b); });
+  return rows;
+}
+
+std::vector<MetricsDay> days_from(const std::vector<MetricsDay>& days, Millis cut) {
+  std::vector<MetricsDay> out;
+  const std::string first = utc_day_text(utc_day_number(cut));
+  for (const MetricsDay& m : days) {
+    if (m.day >= first) out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a pruned linker gives what deriving the whole history gives, from its cut on, or declines",
+          "[linker][prune]") {
+  LinkSettings settings;
+  settings.keep_linked = 3 * 3'600'000;
+  settings.prune_at_deployments = 1;
+  int pruned = 0, extended = 0, declined = 0;
+  for (std::uint32_t seed = 1; seed <= 12; ++seed) {
+    INFO("seed " << seed);
+    testing::HistoryShape shape;
+    shape.steps = 160;
+    shape.minutes_between_steps = 40;
+    shape.late_percent = 4;
+    shape.rollback_percent = 10;
+    const auto batches = history_batches(seed, shape);
+    ServiceLinker linker(settings);
+    ServiceHistory history;  // everything: what Postgres holds
+    history.service = "svc";
+    ServiceHistory reports = history;  // what a cached state keeps
+    DerivedService derived = linker.derive(reports);
+    // Rows that went with a prune, as Postgres keeps them.
+    std::vector<DeploymentRow> final_deployments;
+    std::vector<DeploymentChangeRow> final_changes;
+    std::vector<IncidentRow> final_incidents;
+    std::optional<Millis> cut;
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      INFO("batch " << b);
+      append_rows(history, batches[b]);
+      reports.deployment_events.insert(reports.deployment_events.end(), batches[b].deployment_events.begin(),
+                                       batches[b].deployment_events.end());
+      reports.incident_events.insert(reports.incident_events.end(), batches[b].incident_events.begin(),
+                                     batches[b].incident_events.end());
+      LinkChanges changes;
+      const bool was_pruned = linker.pruned();
+      if (linker.extend(reports, batches[b], derived, changes)) {
+        extended += was_pruned;
+      } else if (was_pruned) {
+        // Read from Postgres again, as the worker does.
+        ++declined;
+        CHECK_THROWS_AS(linker.relink(reports, batches[b]), std::logic_error);
+        derived = linker.derive(history);
+        reports = history;
+        reports.changes.clear();
+        reports.pushes.clear();
+        final_deployments.clear();
+        final_changes.clear();
+        final_incidents.clear();
+        cut.reset();
+      } else {
+        derived = linker.relink(reports, batches[b]);
+      }
+      const DerivedService whole = derive_service(history, settings);
+      const std::vector<DeploymentChangeRow> change_rows = linker.change_rows();
+
+      // What was final and what is kept, together, are the whole history's rows.
+      std::vector<DeploymentRow> deployments = final_deployments;
+      deployments.insert(deployments.end(), derived.deployments.begin(), derived.deployments.end());
+      REQUIRE(deployments == whole.deployments);
+      std::vector<DeploymentChangeRow> all_changes = final_changes;
+      all_changes.insert(all_changes.end(), change_rows.begin(), change_rows.end());
+      REQUIRE(all_changes == whole.deployment_changes);
+      std::vector<IncidentRow> incidents = final_incidents;
+      incidents.insert(incidents.end(), derived.incidents.begin(), derived.incidents.end());
+      auto incident_key = [](const IncidentRow& i) { return std::tie(i.source, i.incident_id); };
+      REQUIRE(sorted_by(incidents, incident_key) == whole.incidents);
+      // Every metrics day from the cut on can be recomputed from what is kept.
+      if (cut) {
+        DerivedService kept = derived;
+        kept.deployment_changes = change_rows;
+        REQUIRE(days_from(daily_metrics(kept), *cut) == days_from(daily_metrics(whole), *cut));
+      }
+
+      // Prune as the worker does after every batch.
+      const DerivedService before = derived;
+      if (const auto now_cut = linker.prune(derived, reports)) {
+        ++pruned;
+        CHECK(linker.pruned());
+        CHECK((!cut || *now_cut >= *cut));
+        cut = now_cut;
+        const std::size_t gone = before.deployments.size() - derived.deployments.size();
+        REQUIRE(gone > 0);
+        CHECK(std::equal(derived.deployments.begin(), derived.deployments.end(), before.deployments.begin() + gone));
+        for (std::size_t i = 0; i < gone; ++i) {
+          CHECK(before.deployments[i].deployed_at < *cut);
+          final_deployments.push_back(before.deployments[i]);
+        }
+        for (const DeploymentRow& d : derived.deployments) CHECK(d.deployed_at >= *cut);
+        std::vector<DeploymentChangeRow> kept_changes;
+        for (const DeploymentChangeRow& c : change_rows) {
+          (c.deployed_at < *cut ? final_changes : kept_changes).push_back(c);
+        }
+        REQUIRE(linker.change_rows() == kept_changes);
+        for (const IncidentRow& i : before.incidents) {
+          if (!std::binary_search(derived.incidents.begin(), derived.incidents.end(), i,
+                                  [&](const IncidentRow& a, const IncidentRow& x) {
+                                    return incident_key(a) < incident_key(x);
+                                  })) {
+            CHECK(i.time_created < *cut);
+            final_incidents.push_back(i);
+          }
+        }
+      }
+    }
+    // What is kept grows with the recent past, not with the history.
+    ServiceLinker whole_linker(settings);
+    whole_linker.derive(history);
+    INFO("pruned " << linker.memory_bytes() << " bytes, whole " << whole_linker.memory_bytes());
+    CHECK(linker.memory_bytes() * 3 < whole_linker.memory_bytes());
+  }
+  // Every path ran.
+  CHECK(pruned > 100);
+  CHECK(extended > 500);
+  CHECK(declined > 10);
 }

@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
               reconnect_backoff_max = "1s", ack_timeout = "5s", migrate_timeout = "60s", fetch_wait = "20ms";
   std::string on_gap = "halt";
   double cache_mb = 64;
+  std::string keep_linked = "6h";
+  LinkSettings link;
   int read_connections = 2;
   std::string dora_series_refresh = "15s";
   std::vector<std::string> kafka_properties;
@@ -174,6 +176,14 @@ int main(int argc, char** argv) {
   app.add_option("--cache-mb", cache_mb,
                  "MiB of service histories, derived rows and linking state kept in memory between batches (0 = none)")
       ->envname("FOURKEYS_WORKER_CACHE_MB")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--keep-linked", keep_linked,
+                 "how much of each service's recent past (before its latest deployment) its cached state keeps; "
+                 "older rows are final, and an event that would change them makes the worker read the service "
+                 "from Postgres again")
+      ->envname("FOURKEYS_WORKER_KEEP_LINKED")->capture_default_str();
+  app.add_option("--prune-at", link.prune_at_deployments,
+                 "a cached state forgets its older part once this many of its deployments are older than it keeps")
+      ->envname("FOURKEYS_WORKER_PRUNE_AT")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--read-connections", read_connections,
                  "Postgres connections (and threads) answering the read API; queries beyond them wait in a queue")
       ->envname("FOURKEYS_READ_CONNECTIONS")->capture_default_str()->check(CLI::Range(1, 64));
@@ -227,12 +237,12 @@ int main(int argc, char** argv) {
     log::warn("FOURKEYS_WORKER_CACHE_ROWS is no longer read; the cache is bounded by FOURKEYS_WORKER_CACHE_MB",
               {{"cache_mb", cache_mb}});
   }
-  LinkSettings link;
   std::chrono::milliseconds ack{5000}, migrate_wait{60000}, series_refresh{15000};
   std::map<std::string, std::string> extra;
   try {
     loop_settings.batch_wait = duration_option(batch_wait, "--batch-wait");
     link.attribution_window = duration_option(attribution_window, "--attribution-window").count();
+    link.keep_linked = duration_option(keep_linked, "--keep-linked").count();
     consumer_settings.session_timeout = duration_option(session_timeout, "--session-timeout");
     consumer_settings.heartbeat_interval = duration_option(heartbeat, "--heartbeat-interval");
     consumer_settings.reconnect_backoff_max = duration_option(reconnect_backoff_max, "--reconnect-backoff-max");

@@ -480,21 +480,26 @@ void diff_all(const std::string& service, const StoredRows& before, const Derive
   }
 }
 
+enum class Linked { forward, again, needs_history };
+
 // Brings `state`, which equals the rows the database holds for `service`
 // (a cached state, or one derived from the history before this batch), up
 // to date with the batch's rows: linked forward when extend() can, linked
-// again from the remembered commits otherwise; writes what changed. Returns
-// true when linked forward.
-bool link_forward(const std::string& service, ServiceState& state, const ServiceHistory& new_rows, Writes& writes,
-                  MaterializeStats& stats) {
+// again from the remembered commits otherwise; writes what changed. A
+// pruned state that cannot link forward remembers too little to link
+// again: then nothing is written and the state is of no further use
+// (needs_history: read the service from Postgres).
+Linked link_forward(const std::string& service, ServiceState& state, const ServiceHistory& new_rows, Writes& writes,
+                    MaterializeStats& stats) {
   append_reports(state.history, new_rows);
   LinkChanges changes;
   if (state.linker->extend(state.history, new_rows, state.derived, changes)) {
     const auto [w, d] = write_extension(service, state, changes, writes);
     stats.rows_written += w;
     stats.rows_deleted += d;
-    return true;
+    return Linked::forward;
   }
+  if (state.linker->pruned()) return Linked::needs_history;
   // What the database holds: the rows before this batch (extend() changed
   // nothing), the change rows from the linker as the state keeps none.
   StoredRows before{std::move(state.derived), std::move(state.metrics)};
@@ -502,7 +507,17 @@ bool link_forward(const std::string& service, ServiceState& state, const Service
   state.derived = state.linker->relink(state.history, new_rows);
   state.metrics = daily_metrics(state.derived);
   diff_all(service, before, state.derived, state.metrics, writes, stats);
-  return false;
+  return Linked::again;
+}
+
+// Between batches a state keeps only what linking forward needs: the rows
+// before its linker's cut are final, and so are the metrics days before it.
+void prune(ServiceState& state, MaterializeStats& stats) {
+  const auto cut = state.linker->prune(state.derived, state.history);
+  if (!cut) return;
+  ++stats.states_pruned;
+  const std::string first_kept = utc_day_text(utc_day_number(*cut));
+  std::erase_if(state.metrics, [&](const MetricsDay& m) { return m.day < first_kept; });
 }
 
 std::optional<double> real_of(const pqxx::field& f) {
@@ -636,8 +651,10 @@ std::vector<std::vector<std::string>> Materializer::load_chunks(const std::vecto
 // (the cached ones first: they are linked forward cheaply), the cache
 // forgetting older states now to make room for it; the others are dropped
 // now rather than held until the commit.
-void Materializer::keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes) {
+void Materializer::keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes,
+                        MaterializeStats& stats) {
   state->forget_change_rows();
+  prune(*state, stats);
   const std::size_t size = state->bytes();
   if (kept_bytes + size <= cache_->budget()) {
     kept_bytes += size;
@@ -684,9 +701,33 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
   } else {
     to_load = services;
   }
-  stats.services_loaded = to_load.size();
 
   Writes writes;
+  // The cached states first: one that was pruned and cannot link this batch
+  // forward is read from Postgres with the others.
+  laps.to(stats.read_seconds);
+  for (auto& [service, state] : states) {
+    const std::size_t size = cache_->size_hint(service);
+    switch (link_forward(service, *state, rows_of_service(added, service), writes, stats)) {
+      case Linked::forward:
+        ++stats.services_extended;
+        break;
+      case Linked::again:
+        break;
+      case Linked::needs_history:
+        to_load.push_back(service);
+        ++stats.pruned_read_again;
+        kept_bytes -= std::min(kept_bytes, size);
+        state.reset();
+        continue;
+    }
+    state->forget_change_rows();
+    prune(*state, stats);
+    pending_.emplace_back(service, std::move(state));
+  }
+  laps.to(stats.link_seconds);
+  stats.services_loaded = to_load.size();
+
   // A few services at a time, so that reading many services the cache does
   // not hold (after a restart, or when their states outgrew the budget)
   // holds only a chunk's histories and stored rows in memory at once.
@@ -718,7 +759,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
         state->metrics = daily_metrics(state->derived);
         keep_reports(state->history);
         link_forward(service, *state, new_rows, writes, stats);
-        keep(service, std::move(state), kept_bytes);
+        keep(service, std::move(state), kept_bytes, stats);
         continue;
       }
       // Derive the whole history (this batch's rows are in it) and write
@@ -740,16 +781,9 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       const std::string service = state->history.service;
       diff_all(service, *stored.at(service), state->derived, state->metrics, writes, stats);
       stored.erase(service);
-      keep(service, std::move(state), kept_bytes);
+      keep(service, std::move(state), kept_bytes, stats);
     }
     laps.to(stats.link_seconds);
-  }
-  for (auto& [service, state] : states) {
-    if (link_forward(service, *state, rows_of_service(added, service), writes, stats)) {
-      ++stats.services_extended;
-    }
-    state->forget_change_rows();
-    pending_.emplace_back(service, std::move(state));
   }
   laps.to(stats.link_seconds);
   apply_writes(tx, writes);

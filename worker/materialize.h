@@ -36,6 +36,8 @@ struct MaterializeStats {
   std::size_t services = 0;
   std::size_t services_loaded = 0;  // read from Postgres (not cached, or stale)
   std::size_t services_extended = 0;  // linked forward from what was remembered
+  std::size_t states_pruned = 0;      // states that forgot their final rows (ServiceLinker::prune)
+  std::size_t pruned_read_again = 0;  // pruned states the batch reached past the cut of (among the loaded)
   std::size_t rows_written = 0;     // derived and metric rows inserted
   std::size_t rows_deleted = 0;
   // Where the time went: reading (locks, versions, histories and stored
@@ -88,7 +90,9 @@ class Materializer {
   std::vector<std::vector<std::string>> load_chunks(const std::vector<std::string>& services) const;
   // Keeps a state this batch wrote for the cache while the batch's states
   // fit its budget; `kept_bytes` counts them.
-  void keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes);
+  // Prunes it first (ServiceLinker::prune), counting in `stats`.
+  void keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes,
+            MaterializeStats& stats);
 
   LinkSettings settings_;
   ServiceCache* cache_;

@@ -11,6 +11,7 @@
 // Times are milliseconds since the Unix epoch, UTC.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -156,6 +157,16 @@ struct LinkSettings {
   // successful deployment of its service and environment that finished at
   // most this long before it opened. 0 turns window attribution off.
   Millis attribution_window = 24LL * 3600 * 1000;
+  // What a pruned linking state keeps (ServiceLinker::prune): everything
+  // from the UTC midnight before this long before the service's latest
+  // deployment (and each environment's last deployment before that). Older
+  // rows are final: an event that would change them makes the worker read
+  // the service from Postgres again. Longer keeps more in memory and
+  // declines less often for late events.
+  Millis keep_linked = 6LL * 3600 * 1000;
+  // prune() forgets nothing until at least this many deployments can go, so
+  // its cost (a pass over the state) is paid once per that many.
+  std::size_t prune_at_deployments = 32;
 };
 
 }  // namespace fourkeys::worker

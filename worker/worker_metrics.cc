@@ -27,6 +27,7 @@ struct WorkerMetrics::Families {
   prometheus::Family<prometheus::Counter>& stage_seconds;
   prometheus::Gauge& cache_bytes;
   prometheus::Gauge& cache_services;
+  prometheus::Family<prometheus::Counter>& pruned;
   std::mutex lag_mutex;
   std::vector<std::int32_t> lag_partitions;
 };
@@ -72,6 +73,10 @@ WorkerMetrics::WorkerMetrics() : registry_(std::make_shared<prometheus::Registry
                 "(bounded by FOURKEYS_WORKER_CACHE_MB)").Register(r).Add({}),
       prometheus::BuildGauge().Name("fourkeys_worker_cache_services")
           .Help("Services whose state is remembered between batches").Register(r).Add({}),
+      prometheus::BuildCounter().Name("fourkeys_worker_pruned_states_total")
+          .Help("Remembered service states that forgot their final rows (event=\"pruned\"), and pruned states "
+                "a batch reached past their cut, so that the service was read from Postgres (event=\"read_again\")")
+          .Register(r),
       {},
       {},
   });
@@ -90,6 +95,8 @@ void WorkerMetrics::batch_done(const BatchOutcome& outcome, double seconds) {
   f_->linked.Add({{"how", "loaded"}}).Increment(static_cast<double>(m.services_loaded));
   f_->linked.Add({{"how", "derived"}})
       .Increment(static_cast<double>(m.services - m.services_extended - m.services_loaded));
+  f_->pruned.Add({{"event", "pruned"}}).Increment(static_cast<double>(m.states_pruned));
+  f_->pruned.Add({{"event", "read_again"}}).Increment(static_cast<double>(m.pruned_read_again));
   const StageSeconds& t = outcome.seconds;
   for (const auto& [stage, value] : {std::pair{"decode", t.decode}, {"apply", t.apply}, {"read", t.read},
                                      {"link", t.link}, {"write", t.write}, {"commit", t.commit}}) {

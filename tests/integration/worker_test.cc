@@ -372,6 +372,42 @@ TEST_CASE("a cache too small for every service forgets some and still gives the 
   CHECK(remembered > 5);
 }
 
+TEST_CASE("states pruned to their last hour (rows before it final) still give the reference result and the rebuild",
+          "[worker][property]") {
+  for (const bool shuffled : {false, true}) {
+    INFO((shuffled ? "random order, duplicates" : "in order"));
+    EmbeddedKafka kafka(true);
+    TestDatabase db;
+    // Each service's state keeps an hour before its latest deployment and
+    // forgets the rest as soon as a deployment can go: these histories
+    // span days, so most batches link forward from pruned states, and the
+    // merges, rollbacks and late events among them reach past the cut.
+    WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23", "--keep-linked", "1h", "--prune-at", "1"});
+    REQUIRE(worker.wait_ready(30s));
+    const History h = random_history(4, 40, shuffled ? 91 : 90, 0.1, shuffled);
+    if (shuffled) {
+      EnvelopePublisher publisher(kafka.brokers());
+      publisher.publish_all(as_messages(h.events));
+      REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
+      REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
+      check_against_reference(db, h.expected);
+      rebuild_equals_incremental(kafka.brokers(), db);
+    } else {
+      publish_in_order_and_check(kafka.brokers(), db, h);
+    }
+    const auto metrics = worker.get("/metrics").second;
+    const auto pruned = metric_samples(metrics, "fourkeys_worker_pruned_states_total");
+    const auto linked = metric_samples(metrics, "fourkeys_worker_services_linked_total");
+    REQUIRE(pruned.count("event=\"pruned\""));
+    REQUIRE(linked.count("how=\"extended\""));
+    INFO("pruned " << pruned.at("event=\"pruned\"") << ", read again " << pruned.at("event=\"read_again\"")
+                   << ", extended " << linked.at("how=\"extended\""));
+    CHECK(pruned.at("event=\"pruned\"") > 10);
+    CHECK(pruned.at("event=\"read_again\"") > 0);
+    if (!shuffled) CHECK(linked.at("how=\"extended\"") > 10);
+  }
+}
+
 TEST_CASE("a worker killed 20 times mid-stream stores every event exactly once", "[worker][faults]") {
   EmbeddedKafka kafka(true);
   TestDatabase db;

@@ -112,6 +112,8 @@ samples() {
 }
 stages="$(samples fourkeys_worker_stage_seconds_total "%s %.1f s")"
 linked="$(samples fourkeys_worker_services_linked_total "%s %d")"
+pruned="$(samples fourkeys_worker_pruned_states_total "%s %d")"
+cache="$(awk '$1 == "fourkeys_worker_cache_bytes" { printf "%.1f MiB", $2 / 1048576 }' <<<"$metrics")"
 stored=$(sql "SELECT count(*) FROM events_raw")
 if [ "$stored" != "$EVENTS" ]; then
   log "only $stored of $EVENTS events stored: the embedded broker dropped some (its 5 MiB per partition); lower WINDOW"
@@ -148,7 +150,7 @@ Ratio worker / COPY: **$(printf %.2f "$ratio")** (goal ≥ 0.5; goal ≥ 10,000 
 Stored: $stored events; $rows.
 Worker RSS (events stored so far): $rss.
 Worker events/s by stretch of the stream (events stored): ${stretches:-none}.
-Worker stage clocks: ${stages:-none}; services linked: ${linked:-none}.
+Worker stage clocks: ${stages:-none}; services linked: ${linked:-none}; pruned states: ${pruned:-none}; cache at the end: ${cache:-none}.
 MD
 )"
 echo "$section"

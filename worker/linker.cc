@@ -250,8 +250,13 @@ class CommitGraph {
     if (!is_null_sha(push.after)) add_parent(shas.intern(push.after), previous);
   }
 
+  // Whether some commit was ever given `sha` as a parent (a branch's tip has
+  // no child). Kept by remapped() even where the child's parents are not.
+  bool has_child(ShaId sha) const { return has_child_.contains(sha); }
+
   void add_parent(ShaId sha, ShaId parent) {
     if (parent == kNoSha || parent == sha) return;
+    has_child_.insert(parent);
     ShaId& first = slot(first_parent_, sha, kNoSha);
     if (first == kNoSha) {
       first = parent;
@@ -277,7 +282,7 @@ class CommitGraph {
 
   // The heap it holds (memory_estimate.h).
   std::size_t memory_bytes() const {
-    return memory::vector_heap(first_parent_) + memory::vector_heap(times_) + more_bytes_;
+    return memory::vector_heap(first_parent_) + memory::vector_heap(times_) + more_bytes_ + has_child_.memory_bytes();
   }
 
   // The graph with every sha renamed by `new_id` (kNoSha: forgotten): the
@@ -291,6 +296,7 @@ class CommitGraph {
       const ShaId to = new_id[id];
       if (to == kNoSha) continue;
       if (const auto time = change_time(id)) slot(out.times_, to, kNoTime) = *time;
+      if (has_child(id)) out.has_child_.insert(to);
       if (!keep_parents[id]) continue;
       parents(id, shas, parents_of);
       for (const ShaId parent : parents_of) out.add_parent(to, new_id.at(parent));
@@ -305,6 +311,7 @@ class CommitGraph {
   std::vector<ShaId> first_parent_;                 // by id; kNoSha: none known
   std::map<ShaId, std::vector<ShaId>> more_parents_;  // the rare second and later parents
   std::vector<Millis> times_;                       // by id; kNoTime: not a known change
+  ShaSet has_child_;
   std::size_t more_bytes_ = 0;
 };
 
@@ -617,7 +624,12 @@ struct ServiceLinker::State {
     explicit Environment(const ShaTable& shas) : attributor(shas) {}
     ShaSet in_env;  // shas the environment has
     ShaSet forgotten_in_env;  // of those, the ones forgotten deployments brought (after prune())
-    const Deployment* previous = nullptr;
+    // The last successful deployment's commit: deploying it again is a
+    // redeploy, not a rollback.
+    std::optional<std::string> previous_commit;
+    // When the environment's last successful deployment before the cut
+    // finished (after prune()): window attribution may need it.
+    std::optional<Millis> last_forgotten_success;
     EnvironmentAttributor attributor;  // of the deployments kept
   };
 
@@ -696,12 +708,12 @@ struct ServiceLinker::State {
       // Deploying again what an earlier deployment brought, after something
       // else, goes back in history; deploying the same sha twice in a row is
       // a redeploy.
-      d.row.rollback_detected = d.head != kNoSha && env.in_env.contains(d.head) && env.previous != nullptr &&
-                                env.previous->row.main_commit != d.row.main_commit;
+      d.row.rollback_detected = d.head != kNoSha && env.in_env.contains(d.head) && env.previous_commit &&
+                                *env.previous_commit != d.row.main_commit;
       collect_changes(graph, shas, env.in_env, d);
       if (d.head != kNoSha) env.in_env.insert(d.head);
       for (const auto& [sha, time] : d.changes) env.in_env.insert(sha);
-      env.previous = &d;
+      env.previous_commit = d.row.main_commit;
       env.attributor.add(&d);
     }
     d.row.commit_time = main_commit_time(graph, d);
@@ -784,6 +796,13 @@ struct ServiceLinker::State {
         incident.deploy_id = last->row.deploy_id;
         incident.attribution = "window";
         caused.insert(last);
+      } else if (const auto& forgotten_last = it->second.last_forgotten_success;
+                 forgotten_last && settings.attribution_window > 0 && incident.time_created >= *forgotten_last &&
+                 incident.time_created - *forgotten_last <= settings.attribution_window) {
+        // Only an incident prune() did not see gets here (one it saw keeps
+        // its attribution above): the window takes it to a forgotten
+        // deployment, whose row would change.
+        return std::nullopt;
       }
     }
     for (auto& d : deployments) d->row.caused_incident = caused.count(d.get()) > 0;
@@ -799,20 +818,13 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
                                                   ServiceHistory& reports) {
   const std::size_t n = deployments.size();
   if (n == 0) return std::nullopt;
-  // Where to cut: before the deployments of the kept window, before each
-  // environment's last success ahead of them (window attribution of an
-  // incident opening in the window may need it), at a UTC midnight (a
-  // metrics day is either wholly kept or wholly final).
+  // Where to cut: before the deployments of the kept window, at a UTC
+  // midnight (a metrics day is either wholly kept or wholly final).
   const Millis horizon = deployments.back()->row.deployed_at - settings.keep_linked;
   std::size_t k = static_cast<std::size_t>(
       std::lower_bound(deployments.begin(), deployments.end(), horizon,
                        [](const std::unique_ptr<Deployment>& d, Millis t) { return d->row.deployed_at < t; }) -
       deployments.begin());
-  std::set<std::string> seen;
-  for (std::size_t i = k; i-- > 0 && seen.size() < environments.size();) {
-    const DeploymentRow& row = deployments[i]->row;
-    if (row.status == "success" && seen.insert(row.environment).second) k = i;
-  }
   while (k > 0 && utc_day_number(deployments[k - 1]->row.deployed_at) ==
                       utc_day_number(deployments[k]->row.deployed_at)) {
     --k;
@@ -872,6 +884,7 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
     gone_ids.insert(d.row.deploy_id);
     if (d.row.status != "success") continue;
     Environment& env = environments.at(d.row.environment);
+    env.last_forgotten_success = d.row.deployed_at;  // in the order they finished
     auto brought = [&](ShaId sha) {
       env.forgotten_in_env.insert(sha);
       next.longest_sha = std::max(next.longest_sha, shas.text(sha).size());
@@ -891,19 +904,18 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
   // kept deployment. The rest every environment has, and nothing kept
   // reaches them.
   const std::size_t count = shas.size();
-  std::vector<char> keep(count, 0), walkable(count, 0), has_child(count, 0);
+  std::vector<char> keep(count, 0), walkable(count, 0);
   std::vector<ShaId> parents;
   for (ShaId id = 0; id < count; ++id) {
-    graph.parents(id, shas, parents);
-    for (const ShaId parent : parents) has_child[parent] = 1;
     bool everywhere = !environments.empty();
     for (const auto& [name, env] : environments) everywhere = everywhere && env.in_env.contains(id);
     if (everywhere) continue;
     walkable[id] = keep[id] = 1;
+    graph.parents(id, shas, parents);
     for (const ShaId parent : parents) keep[parent] = 1;
   }
   for (ShaId id = 0; id < count; ++id) {
-    if (!has_child[id]) keep[id] = 1;
+    if (!graph.has_child(id)) keep[id] = 1;
   }
   for (const auto& d : deployments) {
     if (d->head != kNoSha) keep[d->head] = 1;
@@ -942,6 +954,11 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
     if (d->row.status == "success") environments.at(d->row.environment).attributor.add(d.get());
   }
   deployments.shrink_to_fit();
+  // What went was most of each vector: give its room back.
+  derived.deployments.shrink_to_fit();
+  derived.incidents.shrink_to_fit();
+  reports.deployment_events.shrink_to_fit();
+  reports.incident_events.shrink_to_fit();
   next.shas.settle();
   next.deploy_ids.settle();
   next.incidents.settle();

@@ -60,8 +60,9 @@ class ServiceLinker {
   // After prune() it also returns false when the added rows reach what was
   // forgotten (a commit, deployment or incident from before the cut, a new
   // environment, an incident that opened before the kept window or names a
-  // root cause a forgotten deployment may have brought, a change to a day
-  // before the cut). Then the state may be half changed: derive() from the
+  // root cause a forgotten deployment may have brought or that the window
+  // attributes to a forgotten deployment, a change to a day before the
+  // cut). Then the state may be half changed: derive() from the
   // whole history is the only way on.
   bool extend(const ServiceHistory& history, const ServiceHistory& added, DerivedService& derived,
               LinkChanges& changes);
@@ -78,8 +79,7 @@ class ServiceLinker {
   // Forgets what linking forward no longer needs, when at least
   // settings.prune_at_deployments deployments can go: every deployment that
   // finished before a cut (a UTC midnight at or before settings.keep_linked
-  // before the latest deployment, and before each environment's last
-  // successful deployment before that), the incidents that opened before it
+  // before the latest deployment), the incidents that opened before it
   // and whose attribution can no longer change, and the commits every
   // environment has that nothing kept refers to. Takes the same deployments
   // and incidents out of `derived` (rows) and `reports` (their reports), so

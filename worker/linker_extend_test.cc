@@ -255,3 +255,61 @@ TEST_CASE("a pruned linker gives what deriving the whole history gives, from its
   CHECK(extended > 500);
   CHECK(declined > 10);
 }
+
+TEST_CASE("a pruned state takes about the same memory however long the history grows", "[linker][prune]") {
+  LinkSettings settings;
+  settings.keep_linked = 3 * 3'600'000;
+  settings.prune_at_deployments = 4;
+  testing::HistoryShape shape;
+  shape.steps = 900;
+  shape.minutes_between_steps = 40;
+  shape.incident_percent = 10;
+  shape.rollback_percent = 0;  // a redeploy of an old commit declines; this test is about the steady state
+  // Staging after every production deployment: the commits a kept
+  // deployment names are in every environment, so their parents go while
+  // they stay.
+  shape.staging_percent = 100;
+  const auto batches = history_batches(7, shape);
+  ServiceLinker linker(settings);
+  ServiceHistory history, reports;
+  history.service = reports.service = "svc";
+  DerivedService derived = linker.derive(reports);
+  // The mean size of the state after a prune, in each third of the history.
+  double total[3] = {0, 0, 0};
+  int prunes[3] = {0, 0, 0};
+  int declined = 0;
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    append_rows(history, batches[b]);
+    append_rows(reports, batches[b]);
+    reports.changes.clear();
+    reports.pushes.clear();
+    LinkChanges changes;
+    if (!linker.extend(reports, batches[b], derived, changes)) {
+      // An incident naming its root cause by a short sha: read again.
+      ++declined;
+      derived = linker.derive(history);
+      reports = history;
+      reports.changes.clear();
+      reports.pushes.clear();
+    }
+    if (linker.prune(derived, reports)) {
+      const std::size_t third = b * 3 / batches.size();
+      total[third] += static_cast<double>(linker.memory_bytes());
+      ++prunes[third];
+    }
+  }
+  REQUIRE(prunes[1] > 10);
+  REQUIRE(prunes[2] > 10);
+  const double middle = total[1] / prunes[1], last = total[2] / prunes[2];
+  INFO("mean pruned state, second and last third: " << middle << ", " << last << " bytes; " << declined
+                                                    << " declined");
+  // What grows with the history is the hashes of what was forgotten, 4
+  // bytes each: allow twice that for what a third of the history adds.
+  std::size_t items = 0;
+  for (const auto& batch : batches) items += batch.changes.size() + batch.deployment_events.size() + batch.incident_events.size();
+  CHECK(last < middle + 8.0 * static_cast<double>(items) / 3);
+  CHECK(declined < 40);
+  ServiceLinker whole(settings);
+  whole.derive(history);
+  CHECK(last * 10 < static_cast<double>(whole.memory_bytes()));
+}

@@ -518,6 +518,7 @@ void prune(ServiceState& state, MaterializeStats& stats) {
   ++stats.states_pruned;
   const std::string first_kept = utc_day_text(utc_day_number(*cut));
   std::erase_if(state.metrics, [&](const MetricsDay& m) { return m.day < first_kept; });
+  state.metrics.shrink_to_fit();
 }
 
 std::optional<double> real_of(const pqxx::field& f) {

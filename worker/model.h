@@ -166,7 +166,7 @@ struct LinkSettings {
   Millis keep_linked = 6LL * 3600 * 1000;
   // prune() forgets nothing until at least this many deployments can go, so
   // its cost (a pass over the state) is paid once per that many.
-  std::size_t prune_at_deployments = 32;
+  std::size_t prune_at_deployments = 8;
 };
 
 }  // namespace fourkeys::worker

@@ -771,12 +771,22 @@ struct ServiceLinker::State {
                                  kept->second.environment == incident.environment &&
                                  kept->second.root_cause_sha == incident.root_cause_sha;
         if (!same_inputs && !attributable_from_kept(incident)) return std::nullopt;
+        // Attributed to a forgotten deployment by what it said then: any
+        // other attribution now would change that deployment's row.
+        if (!same_inputs && kept != forgotten->kept_incidents.end() && !kept->second.fixed_deploy_id.empty()) {
+          return std::nullopt;
+        }
         if (same_inputs && !kept->second.fixed_deploy_id.empty()) {
           // A forgotten deployment's: by root cause it stays the earliest;
-          // by window, unless a kept deployment now brings the root cause.
+          // by window, until a kept deployment brings the root cause or
+          // finishes between it and the incident (an attempt that was
+          // running at the prune succeeding): then the forgotten
+          // deployment's row would change.
           if (kept->second.fixed_attribution != "root_cause") {
             const auto env = environments.find(incident.environment);
-            if (env != environments.end() && env->second.attributor.by_root_cause(incident.root_cause_sha)) {
+            if (env != environments.end() &&
+                (env->second.attributor.by_root_cause(incident.root_cause_sha) ||
+                 env->second.attributor.by_window(incident.time_created, settings.attribution_window))) {
               return std::nullopt;
             }
           }
@@ -1053,6 +1063,7 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
     }
   }
   std::vector<FoldedDeployment> fresh = fold_deployments(reports);
+  if (state.forgotten && !fresh.empty() && fresh.front().row.deployed_at < state.forgotten->cut) return false;
   if (state.forgotten) {
     // A new environment's first deployment would bring every commit, the
     // forgotten ones too; a forgotten head or additional sha had a time and

@@ -313,3 +313,232 @@ TEST_CASE("a pruned state takes about the same memory however long the history g
   whole.derive(history);
   CHECK(last * 10 < static_cast<double>(whole.memory_bytes()));
 }
+
+TEST_CASE("an attempt that was running at a prune and succeeds before a kept incident takes it, or the linker declines",
+          "[linker][prune]") {
+  LinkSettings settings;
+  settings.keep_linked = 3'600'000;
+  settings.prune_at_deployments = 1;
+  const Millis day0 = 1'700'006'400'000;  // a UTC midnight
+  const Millis hour = 3'600'000;
+  auto commit = [](const std::string& sha, Millis t) {
+    ChangeRow c;
+    c.change_id = sha;
+    c.time_created = t;
+    return c;
+  };
+  auto push = [](const std::string& id, const std::string& before, const std::string& sha, Millis t) {
+    PushRow p;
+    p.event_id = id;
+    p.before = before;
+    p.after = sha;
+    p.commit_shas = {sha};
+    p.time_created = t;
+    return p;
+  };
+  auto report = [](const std::string& id, const std::string& deploy_id, const std::string& sha,
+                   const std::string& status, Millis t) {
+    DeploymentEventRow r;
+    r.event_id = id;
+    r.source = "github";
+    r.environment = "production";
+    r.deploy_id = deploy_id;
+    r.sha = sha;
+    r.status = status;
+    r.time_created = t;
+    return r;
+  };
+  const std::string a(40, 'a'), b(40, 'b'), c(40, 'c'), zero(40, '0');
+  std::vector<ServiceHistory> batches(3);
+  batches[0].changes = {commit(a, day0 + 9 * hour), commit(b, day0 + 22 * hour)};
+  batches[0].pushes = {push("p1", zero, a, day0 + 9 * hour), push("p2", a, b, day0 + 22 * hour)};
+  batches[0].deployment_events = {report("d1", "github:1", a, "success", day0 + 10 * hour),
+                                  report("d2", "github:2", b, "success", day0 + 23 * hour)};
+  batches[1].changes = {commit(c, day0 + 30 * hour)};
+  batches[1].pushes = {push("p3", b, c, day0 + 30 * hour)};
+  batches[1].deployment_events = {report("d3", "github:3", c, "in_progress", day0 + 30 * hour + 15 * 60'000)};
+  IncidentEventRow incident;
+  incident.event_id = "i1";
+  incident.source = "pagerduty";
+  incident.incident_id = "INC-1";
+  incident.status = "open";
+  incident.time_created = day0 + 30 * hour + 24 * 60'000;
+  incident.environment = "production";
+  batches[1].incident_events = {incident};
+  batches[2].deployment_events = {report("d4", "github:3", c, "success", day0 + 30 * hour + 16 * 60'000)};
+
+  ServiceLinker linker(settings);
+  ServiceHistory history, reports;
+  history.service = reports.service = "svc";
+  DerivedService derived = linker.derive(reports);
+  for (int b = 0; b < 2; ++b) {
+    append_rows(history, batches[b]);
+    append_rows(reports, batches[b]);
+    LinkChanges changes;
+    REQUIRE(linker.extend(reports, batches[b], derived, changes));
+  }
+  // The incident goes to the last success before it, on the day before.
+  REQUIRE(derived.incidents.size() == 1);
+  CHECK(derived.incidents[0].deploy_id == "github:2");
+  // The cut is the second day's midnight: both successes go, the running
+  // attempt and the incident stay.
+  const auto cut = linker.prune(derived, reports);
+  REQUIRE(cut);
+  CHECK(*cut == day0 + 24 * hour);
+  REQUIRE(derived.deployments.size() == 1);
+
+  // The attempt succeeds, before the incident opened: the incident is its.
+  append_rows(history, batches[2]);
+  append_rows(reports, batches[2]);
+  LinkChanges changes;
+  const bool extended = linker.extend(reports, batches[2], derived, changes);
+  const DerivedService whole = derive_service(history, settings);
+  REQUIRE(whole.incidents.size() == 1);
+  CHECK(whole.incidents[0].deploy_id == "github:3");
+  // github:2's caused_incident changes: a forgotten row, so declining is
+  // the only right answer.
+  CHECK_FALSE(extended);
+}
+
+// Pruned states against hand-made histories: each batch either declines or
+// gives exactly the whole history's rows (those before the cut unchanged).
+
+namespace prune_cases {
+constexpr Millis H = 3'600'000, DAY = 24 * H;
+const Millis D = 100 * DAY;  // midnight of day D
+std::string sha(int n) { char b[41]; snprintf(b, sizeof b, "%040d", n); std::string s(b); s[0] = 'a'; return s; }
+int evid = 0;
+DeploymentEventRow dep(const std::string& id, const std::string& env, const std::string& s, const std::string& status, Millis t,
+                       std::optional<Millis> finished = std::nullopt) {
+  DeploymentEventRow r; r.event_id = "e" + std::to_string(++evid); r.source = "github"; r.event_type = "deployment_status";
+  r.environment = env; r.deploy_id = id; r.sha = s; r.status = status; r.time_created = t; r.finished_at = finished; return r;
+}
+IncidentEventRow inc(const std::string& id, const std::string& status, Millis t, const std::string& env = "production",
+                     const std::string& root = "") {
+  IncidentEventRow r; r.event_id = "i" + std::to_string(++evid); r.source = "pd"; r.event_type = "incident"; r.incident_id = id;
+  r.status = status; r.time_created = t; r.environment = env; r.root_cause_sha = root; return r;
+}
+void commit(ServiceHistory& h, int n, int parent, Millis t) {
+  ChangeRow c; c.change_id = sha(n); c.time_created = t; c.source = "github"; c.event_type = "push"; c.event_id = "c" + std::to_string(n);
+  h.changes.push_back(c);
+  PushRow p; p.event_id = "p" + std::to_string(n); p.ref = "refs/heads/main"; p.before = parent ? sha(parent) : std::string(40, '0');
+  p.after = sha(n); p.commit_shas = {sha(n)}; p.time_created = t; h.pushes.push_back(p);
+}
+void append(ServiceHistory& h, const ServiceHistory& b) {
+  h.changes.insert(h.changes.end(), b.changes.begin(), b.changes.end());
+  h.pushes.insert(h.pushes.end(), b.pushes.begin(), b.pushes.end());
+  h.deployment_events.insert(h.deployment_events.end(), b.deployment_events.begin(), b.deployment_events.end());
+  h.incident_events.insert(h.incident_events.end(), b.incident_events.begin(), b.incident_events.end());
+}
+// Derives batches[0] and prunes it, then extends by the rest, pruning after
+// each, as the worker does; true when an accepted extend gave rows other
+// than derive_service() of the whole history.
+bool hole(const std::vector<ServiceHistory>& batches, LinkSettings settings) {
+  ServiceLinker linker(settings);
+  ServiceHistory history = batches[0];
+  ServiceHistory reports = history;
+  DerivedService derived = linker.derive(history);
+  std::vector<DeploymentRow> final_d; std::vector<IncidentRow> final_i;
+  auto do_prune = [&] {
+    const DerivedService before = derived;
+    if (linker.prune(derived, reports)) {
+      const std::size_t gone = before.deployments.size() - derived.deployments.size();
+      final_d.insert(final_d.end(), before.deployments.begin(), before.deployments.begin() + gone);
+      for (const auto& i : before.incidents) {
+        bool kept = false; for (const auto& k : derived.incidents) kept = kept || (k.incident_id == i.incident_id);
+        if (!kept) final_i.push_back(i);
+      }
+    }
+  };
+  do_prune();
+  REQUIRE(linker.pruned());
+  for (std::size_t b = 1; b < batches.size(); ++b) {
+    append(history, batches[b]);
+    append(reports, batches[b]);
+    LinkChanges changes;
+    const bool ok = linker.extend(reports, batches[b], derived, changes);
+    if (!ok) return false;
+    const DerivedService whole = derive_service(history, settings);
+    std::vector<DeploymentRow> all = final_d; all.insert(all.end(), derived.deployments.begin(), derived.deployments.end());
+    std::vector<IncidentRow> inc = final_i; inc.insert(inc.end(), derived.incidents.begin(), derived.incidents.end());
+    std::sort(inc.begin(), inc.end(), [](auto& a, auto& c) { return std::tie(a.source, a.incident_id) < std::tie(c.source, c.incident_id); });
+    bool bad = false;
+    if (all != whole.deployments) {
+      bad = true;
+    }
+    if (inc != whole.incidents) {
+      bad = true;
+    }
+    if (bad) return true;
+    do_prune();
+  }
+  return false;
+}
+// Nine production deployments on day D-1 (the last at 22:00: F = d9).
+ServiceHistory base() {
+  ServiceHistory h; h.service = "svc";
+  for (int i = 1; i <= 9; ++i) {
+    commit(h, i, i - 1, D - DAY + (i * 2 + 2) * H - 30 * 60000);
+    h.deployment_events.push_back(dep("d" + std::to_string(i), "production", sha(i), "success", D - DAY + (i * 2 + 4) * H));
+  }
+  return h;
+}
+}  // namespace prune_cases
+using namespace prune_cases;
+
+TEST_CASE("pruned: a deployment reported after a kept incident, nearer to it than the forgotten one it had, declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  // staging exists and is the only deployment on day D (at 09:00)
+  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));  // window -> d9 (22:00 the day before)
+  ServiceHistory b1; b1.service = "svc";
+  commit(b1, 10, 9, D + 9 * H);
+  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H + 30 * 60000));
+  CHECK_FALSE(hole({b0, b1}, s));
+}
+
+TEST_CASE("pruned: a running attempt succeeding between a forgotten deployment and its kept incident declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "in_progress", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));
+  ServiceHistory b1; b1.service = "svc";
+  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 10 * H + 5 * 60000, D + 9 * H + 50 * 60000));
+  CHECK_FALSE(hole({b0, b1}, s));
+}
+
+TEST_CASE("pruned: a late deployment from before the cut declines, even when every kept one is updated", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "in_progress", D + 9 * H));
+  ServiceHistory b1; b1.service = "svc";
+  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H + 20 * 60000));
+  // late report of a deployment that finished at D-1 07:00, redeploying sha(9)? use a new commit on a branch
+  b0.incident_events.push_back(inc("I0", "open", D - DAY + 7 * H + 30 * 60000));  // window -> d1 (06:00)
+  b1.deployment_events.push_back(dep("late", "production", sha(20), "success", D - DAY + 7 * H));  // no push: an unseen sha
+  CHECK_FALSE(hole({b0, b1}, s));
+}
+
+TEST_CASE("pruned: a kept incident of a forgotten deployment that changes environment declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H, ""));  // production by default -> d9 by window
+  ServiceHistory b1; b1.service = "svc";
+  b1.incident_events.push_back(inc("I1", "acknowledged", D + 11 * H, "staging"));
+  CHECK_FALSE(hole({b0, b1}, s));
+}
+TEST_CASE("pruned: a kept incident of a forgotten deployment whose opening time moves declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));  // -> d9 by window (12h)
+  ServiceHistory b1; b1.service = "svc";
+  auto r = inc("I1", "acknowledged", D + 23 * H);
+  r.created_at = D + 22 * H + 30 * 60000;  // 24.5h after d9: outside the window
+  b1.incident_events.push_back(r);
+  CHECK_FALSE(hole({b0, b1}, s));
+}

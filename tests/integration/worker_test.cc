@@ -384,7 +384,7 @@ TEST_CASE("states pruned to their last hour (rows before it final) still give th
     // merges, rollbacks and late events among them reach past the cut.
     WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "23", "--keep-linked", "1h", "--prune-at", "1"});
     REQUIRE(worker.wait_ready(30s));
-    const History h = random_history(4, 40, shuffled ? 91 : 90, 0.1, shuffled);
+    const History h = random_history(4, 60, shuffled ? 91 : 90, 0.1, shuffled);
     if (shuffled) {
       EnvelopePublisher publisher(kafka.brokers());
       publisher.publish_all(as_messages(h.events));
@@ -402,7 +402,7 @@ TEST_CASE("states pruned to their last hour (rows before it final) still give th
     REQUIRE(linked.count("how=\"extended\""));
     INFO("pruned " << pruned.at("event=\"pruned\"") << ", read again " << pruned.at("event=\"read_again\"")
                    << ", extended " << linked.at("how=\"extended\""));
-    CHECK(pruned.at("event=\"pruned\"") > 10);
+    CHECK(pruned.at("event=\"pruned\"") > 8);
     CHECK(pruned.at("event=\"read_again\"") > 0);
     if (!shuffled) CHECK(linked.at("how=\"extended\"") > 10);
   }

@@ -628,8 +628,10 @@ struct ServiceLinker::State {
     // redeploy, not a rollback.
     std::optional<std::string> previous_commit;
     // When the environment's last successful deployment before the cut
-    // finished (after prune()): window attribution may need it.
+    // finished, and its commit (after prune()): window attribution may need
+    // the one, linking the kept deployments again the other.
     std::optional<Millis> last_forgotten_success;
+    std::optional<std::string> forgotten_previous_commit;
     EnvironmentAttributor attributor;  // of the deployments kept
   };
 
@@ -641,6 +643,9 @@ struct ServiceLinker::State {
     Millis time_created = 0;
     std::string environment, root_cause_sha;
     std::string fixed_deploy_id, fixed_attribution;
+    // For one that opened before the cut, its row: its metrics day is final,
+    // so the row must stay as it is.
+    std::optional<IncidentRow> row_before_cut;
   };
 
   // What prune() forgot, for extend() to decline on.
@@ -815,6 +820,15 @@ struct ServiceLinker::State {
         return std::nullopt;
       }
     }
+    if (forgotten) {
+      for (const IncidentRow& incident : rows) {
+        const auto kept = forgotten->kept_incidents.find({incident.source, incident.incident_id});
+        if (kept != forgotten->kept_incidents.end() && kept->second.row_before_cut &&
+            !(*kept->second.row_before_cut == incident)) {
+          return std::nullopt;
+        }
+      }
+    }
     for (auto& d : deployments) d->row.caused_incident = caused.count(d.get()) > 0;
     return rows;
   }
@@ -828,19 +842,15 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
                                                   ServiceHistory& reports) {
   const std::size_t n = deployments.size();
   if (n == 0) return std::nullopt;
-  // Where to cut: before the deployments of the kept window, at a UTC
-  // midnight (a metrics day is either wholly kept or wholly final).
+  // Where to cut: at the UTC midnight that starts the horizon's day (a
+  // metrics day is either wholly kept or wholly final).
   const Millis horizon = deployments.back()->row.deployed_at - settings.keep_linked;
-  std::size_t k = static_cast<std::size_t>(
-      std::lower_bound(deployments.begin(), deployments.end(), horizon,
+  const Millis cut = utc_day_number(horizon) * kDay;
+  const auto k = static_cast<std::size_t>(
+      std::lower_bound(deployments.begin(), deployments.end(), cut,
                        [](const std::unique_ptr<Deployment>& d, Millis t) { return d->row.deployed_at < t; }) -
       deployments.begin());
-  while (k > 0 && utc_day_number(deployments[k - 1]->row.deployed_at) ==
-                      utc_day_number(deployments[k]->row.deployed_at)) {
-    --k;
-  }
   if (k == 0 || k < settings.prune_at_deployments) return std::nullopt;
-  const Millis cut = utc_day_number(deployments[k]->row.deployed_at) * kDay;
   Forgotten next = forgotten ? std::move(*forgotten) : Forgotten{};
   next.cut = cut;
   next.horizon = horizon;
@@ -868,16 +878,18 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
       gone_incidents.emplace(incident.source, incident.incident_id);
       continue;
     }
-    KeptIncident kept{incident.time_created, incident.environment, incident.root_cause_sha, {}, {}};
+    KeptIncident kept{incident.time_created, incident.environment, incident.root_cause_sha, {}, {}, {}};
     if (to && !to_kept) {
       kept.fixed_deploy_id = incident.deploy_id;
       kept.fixed_attribution = incident.attribution;
     }
+    if (incident.time_created < cut) kept.row_before_cut = incident;
     next.kept_incident_bytes += memory::tree_node(sizeof(std::pair<const std::pair<std::string, std::string>,
                                                                    KeptIncident>)) +
                                 memory::string_heap(incident.source) + memory::string_heap(incident.incident_id) +
                                 memory::string_heap(kept.environment) + memory::string_heap(kept.root_cause_sha) +
-                                memory::string_heap(kept.fixed_deploy_id) + memory::string_heap(kept.fixed_attribution);
+                                memory::string_heap(kept.fixed_deploy_id) + memory::string_heap(kept.fixed_attribution) +
+                                (kept.row_before_cut ? memory::allocation(sizeof(IncidentRow)) + memory::heap_of(*kept.row_before_cut) : 0);
     next.kept_incidents.emplace(std::make_pair(incident.source, incident.incident_id), std::move(kept));
     kept_incidents.push_back(std::move(incident));
   }
@@ -895,6 +907,7 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
     if (d.row.status != "success") continue;
     Environment& env = environments.at(d.row.environment);
     env.last_forgotten_success = d.row.deployed_at;  // in the order they finished
+    env.forgotten_previous_commit = d.row.main_commit;
     auto brought = [&](ShaId sha) {
       env.forgotten_in_env.insert(sha);
       next.longest_sha = std::max(next.longest_sha, shas.text(sha).size());
@@ -908,17 +921,18 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
   for (const std::string& id : gone_ids) by_deploy_id.erase(id);
   deployments.erase(deployments.begin(), deployments.begin() + static_cast<std::ptrdiff_t>(k));
 
-  // Commits: kept with their parents when some environment lacks them (a
-  // walk may pass them); kept alone as a walk's stop when a kept commit's
-  // parent, a branch's tip (the `before` of a push to come) or named by a
-  // kept deployment. The rest every environment has, and nothing kept
-  // reaches them.
+  // Commits: kept with their parents when some environment lacked them at
+  // the cut (a walk of a kept deployment, linked again, or of a new one may
+  // pass them); kept alone as a walk's stop when a kept commit's parent, a
+  // branch's tip (the `before` of a push to come) or named by a kept
+  // deployment. The rest forgotten deployments brought to every
+  // environment, and nothing kept reaches them.
   const std::size_t count = shas.size();
   std::vector<char> keep(count, 0), walkable(count, 0);
   std::vector<ShaId> parents;
   for (ShaId id = 0; id < count; ++id) {
     bool everywhere = !environments.empty();
-    for (const auto& [name, env] : environments) everywhere = everywhere && env.in_env.contains(id);
+    for (const auto& [name, env] : environments) everywhere = everywhere && env.forgotten_in_env.contains(id);
     if (everywhere) continue;
     walkable[id] = keep[id] = 1;
     graph.parents(id, shas, parents);
@@ -991,12 +1005,87 @@ DerivedService ServiceLinker::derive(const ServiceHistory& history) {
   return link_all(history);
 }
 
-DerivedService ServiceLinker::relink(const ServiceHistory& history, const ServiceHistory& added) {
-  if (state_->forgotten) throw std::logic_error("relink() after prune(): derive() from the whole history instead");
-  for (const PushRow& push : added.pushes) state_->add_push(push);
-  for (const ChangeRow& change : added.changes) state_->add_change(change);
-  state_->forget_deployments();
-  return link_all(history);
+std::optional<DerivedService> ServiceLinker::relink(const ServiceHistory& history, const ServiceHistory& added) {
+  State& state = *state_;
+  if (!state.forgotten) {
+    for (const PushRow& push : added.pushes) state.add_push(push);
+    for (const ChangeRow& change : added.changes) state.add_change(change);
+    state.forget_deployments();
+    return link_all(history);
+  }
+  // Pruned: the kept deployments are linked again from the state at the
+  // cut, which needs every commit the batch tells of to be one no
+  // forgotten deployment brought (its parents or time could change that
+  // deployment's row), and every report to be of a kept or new deployment
+  // or incident.
+  const State::Forgotten& forgotten = *state.forgotten;
+  auto reaches_forgotten = [&](const std::string& sha) {
+    if (sha.empty() || is_null_sha(sha)) return false;
+    if (state.maybe_forgotten(sha)) return true;
+    const ShaId id = state.shas.find(sha);
+    if (id == kNoSha) return false;
+    for (const auto& [name, env] : state.environments) {
+      if (env.forgotten_in_env.contains(id)) return true;
+    }
+    return false;
+  };
+  for (const PushRow& push : added.pushes) {
+    for (const auto& sha : push.commit_shas) {
+      if (reaches_forgotten(sha)) return std::nullopt;
+    }
+    if (reaches_forgotten(push.after)) return std::nullopt;
+    if (!is_null_sha(push.before) && state.maybe_forgotten(push.before)) return std::nullopt;
+  }
+  for (const ChangeRow& change : added.changes) {
+    if (reaches_forgotten(change.change_id)) return std::nullopt;
+  }
+  for (const DeploymentEventRow& r : added.deployment_events) {
+    if (!state.by_deploy_id.count(r.deploy_id) && forgotten.deploy_ids.may_contain(r.deploy_id)) return std::nullopt;
+  }
+  for (const IncidentEventRow& r : added.incident_events) {
+    if (!forgotten.kept_incidents.count({r.source, r.incident_id}) &&
+        forgotten.incidents.may_contain(r.source + '\0' + r.incident_id)) {
+      return std::nullopt;
+    }
+  }
+  std::vector<FoldedDeployment> folded = fold_deployments(history.deployment_events);
+  if (!folded.empty() && folded.front().row.deployed_at < forgotten.cut) return std::nullopt;
+  for (const FoldedDeployment& d : folded) {
+    if (d.row.status == "success" && !state.environments.count(d.row.environment)) return std::nullopt;
+    if (state.maybe_forgotten(d.row.main_commit)) return std::nullopt;
+    for (const std::string& sha : d.additional_shas) {
+      if (state.maybe_forgotten(sha)) return std::nullopt;
+    }
+  }
+  for (const PushRow& push : added.pushes) state.add_push(push);
+  for (const ChangeRow& change : added.changes) state.add_change(change);
+  // Back to the cut: what each environment had then.
+  state.by_deploy_id.clear();
+  state.deployments.clear();
+  for (auto& [name, env] : state.environments) {
+    env.in_env = env.forgotten_in_env;
+    env.previous_commit = env.forgotten_previous_commit;
+    env.attributor = EnvironmentAttributor(state.shas);
+  }
+  state.bytes = 0;
+  for (const auto& entry : state.environments) state.bytes += memory::node_of(entry);
+  for (FoldedDeployment& deployment : folded) state.add_deployment(std::move(deployment));
+  auto incidents = state.incidents(history.incident_events, settings_);
+  if (!incidents) return std::nullopt;
+  DerivedService derived;
+  derived.service = history.service;
+  derived.incidents = std::move(*incidents);
+  derived.deployments.reserve(state.deployments.size());
+  for (const auto& d : state.deployments) {
+    derived.deployments.push_back(d->row);
+    append_change_rows(*d, state.shas, derived.deployment_changes);
+  }
+  return derived;
+}
+
+std::optional<Millis> ServiceLinker::cut() const {
+  if (!state_ || !state_->forgotten) return std::nullopt;
+  return state_->forgotten->cut;
 }
 
 DerivedService ServiceLinker::link_all(const ServiceHistory& history) {

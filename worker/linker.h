@@ -72,9 +72,19 @@ class ServiceLinker {
   // `history` as for extend(): only its reports are read, so a remembered
   // history can leave its pushes and changes out. Gives derive() of the
   // whole history: what is known of commits (parents, earliest times) does
-  // not depend on the order it was learnt in. Requires a derive() before and
-  // no prune() since (throws std::logic_error otherwise).
-  DerivedService relink(const ServiceHistory& history, const ServiceHistory& added);
+  // not depend on the order it was learnt in. Requires a derive() before.
+  //
+  // After prune(), links the kept deployments again from what each
+  // environment had at the cut, and gives the rows from the cut on (as
+  // derive() of the whole history gives them); nullopt when the batch
+  // reaches what was forgotten (as extend() declines, and a commit a
+  // forgotten deployment brought, pushed or reported again, too). Then, as
+  // after extend() declined, derive() from the whole history is the only
+  // way on.
+  std::optional<DerivedService> relink(const ServiceHistory& history, const ServiceHistory& added);
+
+  // The cut of the last prune(), if any.
+  std::optional<Millis> cut() const;
 
   // Forgets what linking forward no longer needs, when at least
   // settings.prune_at_deployments deployments can go: every deployment that

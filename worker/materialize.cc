@@ -485,10 +485,10 @@ enum class Linked { forward, again, needs_history };
 // Brings `state`, which equals the rows the database holds for `service`
 // (a cached state, or one derived from the history before this batch), up
 // to date with the batch's rows: linked forward when extend() can, linked
-// again from the remembered commits otherwise; writes what changed. A
-// pruned state that cannot link forward remembers too little to link
-// again: then nothing is written and the state is of no further use
-// (needs_history: read the service from Postgres).
+// again from the remembered commits otherwise; writes what changed. When
+// the batch reaches what a pruned state forgot, nothing is written and the
+// state is of no further use (needs_history: read the service from
+// Postgres).
 Linked link_forward(const std::string& service, ServiceState& state, const ServiceHistory& new_rows, Writes& writes,
                     MaterializeStats& stats) {
   append_reports(state.history, new_rows);
@@ -499,13 +499,19 @@ Linked link_forward(const std::string& service, ServiceState& state, const Servi
     stats.rows_deleted += d;
     return Linked::forward;
   }
-  if (state.linker->pruned()) return Linked::needs_history;
   // What the database holds: the rows before this batch (extend() changed
   // nothing), the change rows from the linker as the state keeps none.
   StoredRows before{std::move(state.derived), std::move(state.metrics)};
   before.derived.deployment_changes = state.linker->change_rows();
-  state.derived = state.linker->relink(state.history, new_rows);
+  auto relinked = state.linker->relink(state.history, new_rows);
+  if (!relinked) return Linked::needs_history;
+  state.derived = std::move(*relinked);
   state.metrics = daily_metrics(state.derived);
+  if (const auto cut = state.linker->cut()) {
+    // Days before the cut are final (and the kept rows are not all of theirs).
+    const std::string first_kept = utc_day_text(utc_day_number(*cut));
+    std::erase_if(state.metrics, [&](const MetricsDay& m) { return m.day < first_kept; });
+  }
   diff_all(service, before, state.derived, state.metrics, writes, stats);
   return Linked::again;
 }
@@ -636,7 +642,7 @@ std::vector<std::vector<std::string>> Materializer::load_chunks(const std::vecto
   std::vector<std::vector<std::string>> chunks;
   std::size_t chunk_bytes = 0;
   for (const std::string& service : services) {
-    const std::size_t hint = cache_ ? cache_->size_hint(service) : 0;
+    const std::size_t hint = cache_ ? std::max(cache_->load_size_hint(service), cache_->size_hint(service)) : 0;
     const std::size_t size = hint > 0 ? hint : kUnknownServiceBytes;
     if (chunks.empty() || chunk_bytes + size > kLoadChunkBytes) {
       chunks.emplace_back();
@@ -655,6 +661,7 @@ std::vector<std::vector<std::string>> Materializer::load_chunks(const std::vecto
 void Materializer::keep(const std::string& service, std::unique_ptr<ServiceState> state, std::size_t& kept_bytes,
                         MaterializeStats& stats) {
   state->forget_change_rows();
+  cache_->note_load_size(service, state->bytes());
   prune(*state, stats);
   const std::size_t size = state->bytes();
   if (kept_bytes + size <= cache_->budget()) {
@@ -688,7 +695,7 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       versions[r[0].c_str()] = r[1].as<std::int64_t>();
     }
     for (const auto& s : services) {
-      // Its size before take() forgets the entry.
+      // Its size when put (the hint outlives take()).
       const std::size_t size = cache_->size_hint(s);
       std::unique_ptr<ServiceState> state = cache_->take(s);
       auto v = versions.find(s);

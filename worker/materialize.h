@@ -34,7 +34,7 @@ namespace fourkeys::worker {
 
 struct MaterializeStats {
   std::size_t services = 0;
-  std::size_t services_loaded = 0;  // read from Postgres (not cached, or stale)
+  std::size_t services_loaded = 0;  // read from Postgres (not cached, stale, or pruned and declined)
   std::size_t services_extended = 0;  // linked forward from what was remembered
   std::size_t states_pruned = 0;      // states that forgot their final rows (ServiceLinker::prune)
   std::size_t pruned_read_again = 0;  // pruned states the batch reached past the cut of (among the loaded)

@@ -158,11 +158,10 @@ struct LinkSettings {
   // most this long before it opened. 0 turns window attribution off.
   Millis attribution_window = 24LL * 3600 * 1000;
   // What a pruned linking state keeps (ServiceLinker::prune): everything
-  // from the UTC midnight before this long before the service's latest
-  // deployment (and each environment's last deployment before that). Older
-  // rows are final: an event that would change them makes the worker read
-  // the service from Postgres again. Longer keeps more in memory and
-  // declines less often for late events.
+  // from the UTC midnight at or before this long before the service's
+  // latest deployment. Older rows are final: an event that would change
+  // them makes the worker read the service from Postgres again. Longer
+  // keeps more in memory and declines less often for late events.
   Millis keep_linked = 6LL * 3600 * 1000;
   // prune() forgets nothing until at least this many deployments can go, so
   // its cost (a pass over the state) is paid once per that many.

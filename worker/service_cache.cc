@@ -37,6 +37,11 @@ void ServiceCache::make_room(std::size_t bytes) {
   while (bytes_ + bytes > budget_ && !recency_.empty()) erase(recency_.back());
 }
 
+std::size_t ServiceCache::load_size_hint(const std::string& service) const {
+  const auto it = load_sizes_.find(service);
+  return it == load_sizes_.end() ? 0 : it->second;
+}
+
 std::size_t ServiceCache::size_hint(const std::string& service) const {
   const auto it = sizes_.find(service);
   return it == sizes_.end() ? 0 : it->second;

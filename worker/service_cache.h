@@ -76,6 +76,14 @@ class ServiceCache {
   void make_room(std::size_t bytes);
   void note_size(const std::string& service, std::size_t bytes) { sizes_[service] = bytes; }
 
+  // What reading `service` from Postgres took when it was last read: its
+  // state linked from the whole history, before ServiceLinker::prune()
+  // made it smaller (0 when never read). A remembered state's size says
+  // little about that once it is pruned, and the materializer sizes its
+  // load chunks by it.
+  std::size_t load_size_hint(const std::string& service) const;
+  void note_load_size(const std::string& service, std::size_t bytes) { load_sizes_[service] = bytes; }
+
   void erase(const std::string& service);
   void clear();  // forgets the states (their sizes stay as hints)
   std::size_t bytes() const { return bytes_; }
@@ -96,6 +104,7 @@ class ServiceCache {
   // Last known size of every service seen: one number per service, so it
   // grows with the number of services, not with their events.
   std::unordered_map<std::string, std::size_t> sizes_;
+  std::unordered_map<std::string, std::size_t> load_sizes_;
 };
 
 }  // namespace fourkeys::worker

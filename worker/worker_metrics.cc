@@ -75,7 +75,8 @@ WorkerMetrics::WorkerMetrics() : registry_(std::make_shared<prometheus::Registry
           .Help("Services whose state is remembered between batches").Register(r).Add({}),
       prometheus::BuildCounter().Name("fourkeys_worker_pruned_states_total")
           .Help("Remembered service states that forgot their final rows (event=\"pruned\"), and pruned states "
-                "a batch reached past their cut, so that the service was read from Postgres (event=\"read_again\")")
+                "a batch reached past their cut, so that the service was read from Postgres "
+                "(event=\"read_again\")")
           .Register(r),
       {},
       {},

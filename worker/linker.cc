@@ -1019,11 +1019,16 @@ std::optional<DerivedService> ServiceLinker::relink(const ServiceHistory& histor
   // deployment's row), and every report to be of a kept or new deployment
   // or incident.
   const State::Forgotten& forgotten = *state.forgotten;
+  // A known commit without a time may be one a forgotten deployment's walk
+  // passed without taking (only changes are taken), the head of a forgotten
+  // attempt that did not succeed, or a forgotten additional sha: nothing
+  // records which, so any of them declines.
   auto reaches_forgotten = [&](const std::string& sha) {
     if (sha.empty() || is_null_sha(sha)) return false;
     if (state.maybe_forgotten(sha)) return true;
     const ShaId id = state.shas.find(sha);
     if (id == kNoSha) return false;
+    if (!state.graph.is_known_change(id)) return true;
     for (const auto& [name, env] : state.environments) {
       if (env.forgotten_in_env.contains(id)) return true;
     }

@@ -6,6 +6,7 @@
 #
 # Environment: RATE (50 deployments/s), SECONDS_RUN (30), SERVICES (20),
 # BUILD_DIR (build/), RESULTS_FILE (bench/RESULTS.md; "-" writes none).
+# shellcheck disable=SC2034  # PIDs set here are stopped by bench_cleanup (scripts/lib.sh)
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,21 +24,7 @@ SERVICES="${SERVICES:-20}"
 BUILD_DIR="${BUILD_DIR:-$FOURKEYS_ROOT/build}"
 RESULTS_FILE="${RESULTS_FILE:-$BENCH_DIR/RESULTS.md}"
 
-WORK="$(mktemp -d /tmp/fourkeys-bench-e2e.XXXXXX)"
-chmod 755 "$WORK"
-DEVKAFKA_PID=""
-WORKER_PID=""
-PARSER_PID=""
-cleanup() {
-  trap - EXIT INT TERM
-  stop_pid "$PARSER_PID"
-  stop_pid "$WORKER_PID"
-  stop_pid "$DEVKAFKA_PID"
-  stop_postgres
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir fourkeys-bench-e2e PARSER_PID WORKER_PID
 
 start_postgres "$WORK/pg"
 start_devkafka "$BUILD_DIR/devkafka/fourkeys-devkafka" "$WORK/devkafka.log"

@@ -19,6 +19,7 @@
 # partition, and the worker's backlog must fit), BUILD_DIR (build/),
 # FOURKEYS_PEERS_DIR (../shared/peers), PYTHON (/usr/bin/python3),
 # RESULTS_FILE (bench/RESULTS.md; "-" writes none).
+# shellcheck disable=SC2034  # PIDs set here are stopped by bench_cleanup (scripts/lib.sh)
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,20 +52,7 @@ for program in parser/server/fourkeys-parser worker/fourkeys-worker devkafka/fou
   [ -x "$BUILD_DIR/$program" ] || die "$BUILD_DIR/$program is missing: build first (scripts/test or configure_and_build)"
 done
 
-WORK="$(mktemp -d /tmp/fourkeys-bench-ingest.XXXXXX)"
-chmod 755 "$WORK"
-DEVKAFKA_PID="" RECEIVER_PID="" WORKER_PID="" PEER_PID=""
-cleanup() {
-  trap - EXIT INT TERM
-  stop_pid "$PEER_PID"
-  stop_pid "$RECEIVER_PID"
-  stop_pid "$WORKER_PID"
-  stop_pid "$DEVKAFKA_PID"
-  stop_postgres
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir fourkeys-bench-ingest PEER_PID RECEIVER_PID WORKER_PID
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }

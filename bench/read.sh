@@ -96,23 +96,7 @@ fi
 BUILD_TYPE="$(benchmark_build_type "$BUILD_DIR")"
 
 # ------------------------------------------------------ processes, cleanup
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/fourkeys-bench-read.XXXXXX")"
-chmod 755 "$WORK"
-DEVKAFKA_PID=""
-WORKER_PID=""
-PEER_PID=""
-WRK_PID=""
-cleanup() {
-  trap - EXIT INT TERM
-  stop_pid "$WRK_PID"
-  stop_pid "$PEER_PID"
-  stop_pid "$WORKER_PID"
-  stop_pid "$DEVKAFKA_PID"
-  stop_postgres
-  if [ "${KEEP_WORKDIR:-0}" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir fourkeys-bench-read WRK_PID PEER_PID WORKER_PID
 
 as_postgres=()
 if [ "$(id -u)" -eq 0 ]; then as_postgres=(runuser -u postgres --); fi

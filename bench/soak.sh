@@ -25,20 +25,7 @@ SERVICES="${SERVICES:-40}"
 BUILD_DIR="${BUILD_DIR:-$FOURKEYS_ROOT/build}"
 RESULTS_FILE="${RESULTS_FILE:-$BENCH_DIR/RESULTS.md}"
 
-WORK="$(mktemp -d /tmp/fourkeys-bench-soak.XXXXXX)"
-chmod 755 "$WORK"
-DEVKAFKA_PID="" RECEIVER_PID="" WORKER_PID="" GENERATE_PID=""
-cleanup() {
-  trap - EXIT INT TERM
-  stop_pid "$GENERATE_PID"
-  stop_pid "$RECEIVER_PID"
-  stop_pid "$WORKER_PID"
-  stop_pid "$DEVKAFKA_PID"
-  stop_postgres
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir fourkeys-bench-soak GENERATE_PID RECEIVER_PID WORKER_PID
 
 rss_mib() { awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 sql() { psql -X -q -At "$FOURKEYS_DATABASE_URL" -c "$1"; }

@@ -18,6 +18,7 @@
 # BATCH (2000, the worker's default), WINDOW (6000: three batches, so the
 # worker has a backlog to pipeline), BUILD_DIR (build/), RESULTS_FILE
 # (bench/RESULTS.md; "-" writes none).
+# shellcheck disable=SC2034  # PIDs set here are stopped by bench_cleanup (scripts/lib.sh)
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,21 +39,7 @@ WINDOW="${WINDOW:-6000}"
 BUILD_DIR="${BUILD_DIR:-$FOURKEYS_ROOT/build}"
 RESULTS_FILE="${RESULTS_FILE:-$BENCH_DIR/RESULTS.md}"
 
-WORK="$(mktemp -d /tmp/fourkeys-bench-worker.XXXXXX)"
-chmod 755 "$WORK"
-DEVKAFKA_PID=""
-WORKER_PID=""
-SAMPLER_PID=""
-cleanup() {
-  trap - EXIT INT TERM
-  stop_pid "$SAMPLER_PID"
-  stop_pid "$WORKER_PID"
-  stop_pid "$DEVKAFKA_PID"
-  stop_postgres
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir fourkeys-bench-worker SAMPLER_PID WORKER_PID
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -93,14 +80,34 @@ done
   done
 ) >"$WORK/rss.txt" &
 SAMPLER_PID=$!
+# Where the two cores went while the worker ran: CPU seconds (user and
+# system) of the worker, of Postgres (the postmaster and every process it
+# started), of the embedded Kafka and of the load generator, between the
+# clock's start and its end.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+postgres_cpu() {
+  local postmaster
+  postmaster="$(head -1 "$PG_DIR/data/postmaster.pid")"
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$postmaster" -v hz="$(getconf CLK_TCK)" \
+    '$1 == pm || $4 == pm { t += $14 + $15 } END { printf "%.2f", t / hz }'
+}
+cpu_snapshot() { echo "$(cpu_of "$WORKER_PID") $(postgres_cpu) $(cpu_of "$DEVKAFKA_PID")"; }
 # fourkeys-bench-events makes every envelope first, then prints
-# "producing <epoch seconds>": the clock starts there.
+# "producing <epoch seconds> cpu <its CPU seconds so far>": the clock starts
+# there.
+(
+  until grep -q '^producing' "$WORK/producer.out" 2>/dev/null; do sleep 0.01; done
+  cpu_snapshot >"$WORK/cpu.start"
+) &
+CPU_START_PID=$!
 "$BUILD_DIR/bench/fourkeys-bench-events" --events "$EVENTS" --services "$SERVICES" --seed 3 \
   --brokers "$FOURKEYS_KAFKA_BROKERS" --follow-database "$FOURKEYS_DATABASE_URL" --window "$WINDOW" \
   >"$WORK/producer.out"
 t0=$(awk '$1 == "producing" { print $2 }' "$WORK/producer.out")
 while [ "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets")" -lt "$EVENTS" ]; do sleep 0.05; done
 t1=$(now)
+cpu_snapshot >"$WORK/cpu.end"
+wait "$CPU_START_PID"
 worker_seconds=$(calc "$t1 - $t0")
 worker_rate=$(calc "$EVENTS / $worker_seconds")
 # Where the worker's time went: its stage clocks and how it linked services.
@@ -135,6 +142,17 @@ stretches="$(awk -v total="$EVENTS" -v t0="$t0" -v t1="$t1" '
       last = k
     }
   }' "$WORK/rss.txt")"
+cpu="$(awk -v seconds="$worker_seconds" -v cores="$(nproc)" \
+  -v producer_start="$(awk '$1 == "producing" { print $4 }' "$WORK/producer.out")" \
+  -v producer_end="$(awk '$1 == "produced" { print $3 }' "$WORK/producer.out")" '
+  FNR == 1 && NR == 1 { for (i = 1; i <= 3; i++) start[i] = $i; next }
+  { for (i = 1; i <= 3; i++) used[i] = $i - start[i] }
+  END {
+    producer = producer_end - producer_start
+    total = used[1] + used[2] + used[3] + producer
+    printf "%.1f s of %.1f (%d cores × %.1f s): Postgres %.1f, worker %.1f, embedded Kafka %.1f, load generator %.1f; per event: Postgres %.0f µs, worker %.0f µs",
+      total, cores * seconds, cores, seconds, used[2], used[1], used[3], producer, used[2] / events * 1e6, used[1] / events * 1e6
+  }' events="$EVENTS" "$WORK/cpu.start" "$WORK/cpu.end")"
 ratio=$(calc "$worker_rate / $copy_rate")
 section="$(cat <<MD
 ## Worker: Kafka → committed Postgres rows
@@ -150,6 +168,7 @@ Ratio worker / COPY: **$(printf %.2f "$ratio")** (goal ≥ 0.5; goal ≥ 10,000 
 Stored: $stored events; $rows.
 Worker RSS (events stored so far): $rss.
 Worker events/s by stretch of the stream (events stored): ${stretches:-none}.
+CPU while the worker ran: $cpu.
 Worker stage clocks: ${stages:-none}; services linked: ${linked:-none}; pruned states: ${pruned:-none}; cache at the end: ${cache:-none}.
 MD
 )"

@@ -17,19 +17,7 @@ EVENTS="${EVENTS:-100000}"
 SERVICES="${SERVICES:-100}"
 BUILD_DIR="${BUILD_DIR:-$FOURKEYS_ROOT/build}"
 
-WORK="$(mktemp -d /tmp/fourkeys-worker-vs-rebuild.XXXXXX)"
-chmod 755 "$WORK"
-DEVKAFKA_PID=""
-WORKER_PID=""
-cleanup() {
-  trap - EXIT INT TERM
-  stop_pid "$WORKER_PID"
-  stop_pid "$DEVKAFKA_PID"
-  stop_postgres
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir fourkeys-worker-vs-rebuild WORKER_PID
 sql() { psql -q -At "$FOURKEYS_DATABASE_URL" -c "$1"; }
 
 start_postgres "$WORK/pg"

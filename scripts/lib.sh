@@ -152,6 +152,31 @@ start_devkafka() {
   log "embedded kafka on $FOURKEYS_KAFKA_BROKERS"
 }
 
+# bench_work_dir <name> <variable>...: a benchmark's setup. Makes WORK, a
+# fresh folder under $TMPDIR (or /tmp) that the postgres user can enter, and
+# on exit, failure or Ctrl-C stops the programs whose PIDs the named
+# variables hold (in that order, each empty until set), then the embedded
+# Kafka (DEVKAFKA_PID) and the Postgres cluster, and removes WORK
+# (KEEP_WORKDIR=1 keeps it).
+bench_work_dir() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
+  chmod 755 "$WORK"
+  shift
+  BENCH_STOP_ON_EXIT=("$@" DEVKAFKA_PID)
+  local variable
+  for variable in "${BENCH_STOP_ON_EXIT[@]}"; do printf -v "$variable" '%s' ""; done
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+  trap - EXIT INT TERM
+  local variable
+  for variable in "${BENCH_STOP_ON_EXIT[@]}"; do stop_pid "${!variable:-}"; done
+  stop_postgres
+  if [ "${KEEP_WORKDIR:-0}" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+
 stop_pid() {
   local pid="${1:-}"
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then

@@ -590,27 +590,6 @@ void append_change_rows(const Deployment& deployment, const ShaTable& shas, std:
   }
 }
 
-// Whether every incident that differs between `before` and `after` (both
-// sorted by (source, incident_id)) opened at or after `cut`, in both: a
-// metrics day before the cut cannot be recomputed from a pruned state.
-bool only_kept_days_change(const std::vector<IncidentRow>& before, const std::vector<IncidentRow>& after, Millis cut) {
-  auto b = before.begin();
-  auto a = after.begin();
-  auto key = [](const IncidentRow& i) { return std::tie(i.source, i.incident_id); };
-  while (b != before.end() || a != after.end()) {
-    if (a == after.end() || (b != before.end() && key(*b) < key(*a))) {
-      if ((b++)->time_created < cut) return false;
-    } else if (b == before.end() || key(*a) < key(*b)) {
-      if ((a++)->time_created < cut) return false;
-    } else {
-      if (!(*a == *b) && (a->time_created < cut || b->time_created < cut)) return false;
-      ++a;
-      ++b;
-    }
-  }
-  return true;
-}
-
 bool sorts_before(const DeploymentRow& a, const DeploymentRow& b) {
   return std::tie(a.deployed_at, a.deploy_id) < std::tie(b.deployed_at, b.deploy_id);
 }
@@ -646,6 +625,15 @@ struct ServiceLinker::State {
     // For one that opened before the cut, its row: its metrics day is final,
     // so the row must stay as it is.
     std::optional<IncidentRow> row_before_cut;
+
+    // Its heap, with its node in Forgotten::kept_incidents under that key.
+    std::size_t memory_bytes(const std::string& source, const std::string& incident_id) const {
+      return memory::tree_node(sizeof(std::pair<const std::pair<std::string, std::string>, KeptIncident>)) +
+             memory::string_heap(source) + memory::string_heap(incident_id) + memory::string_heap(environment) +
+             memory::string_heap(root_cause_sha) + memory::string_heap(fixed_deploy_id) +
+             memory::string_heap(fixed_attribution) +
+             (row_before_cut ? memory::allocation(sizeof(IncidentRow)) + memory::heap_of(*row_before_cut) : 0);
+    }
   };
 
   // What prune() forgot, for extend() to decline on.
@@ -884,12 +872,7 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
       kept.fixed_attribution = incident.attribution;
     }
     if (incident.time_created < cut) kept.row_before_cut = incident;
-    next.kept_incident_bytes += memory::tree_node(sizeof(std::pair<const std::pair<std::string, std::string>,
-                                                                   KeptIncident>)) +
-                                memory::string_heap(incident.source) + memory::string_heap(incident.incident_id) +
-                                memory::string_heap(kept.environment) + memory::string_heap(kept.root_cause_sha) +
-                                memory::string_heap(kept.fixed_deploy_id) + memory::string_heap(kept.fixed_attribution) +
-                                (kept.row_before_cut ? memory::allocation(sizeof(IncidentRow)) + memory::heap_of(*kept.row_before_cut) : 0);
+    next.kept_incident_bytes += kept.memory_bytes(incident.source, incident.incident_id);
     next.kept_incidents.emplace(std::make_pair(incident.source, incident.incident_id), std::move(kept));
     kept_incidents.push_back(std::move(incident));
   }
@@ -1207,9 +1190,6 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   auto incidents = state.incidents(history.incident_events, settings_);
   if (!incidents) return false;
   derived.incidents = std::move(*incidents);
-  if (state.forgotten && !only_kept_days_change(changes.old_incidents, derived.incidents, state.forgotten->cut)) {
-    return false;
-  }
   changes.changed_deployments.clear();
   for (std::size_t i = 0; i < state.deployments.size(); ++i) {
     const bool caused = state.deployments[i]->row.caused_incident;

@@ -420,137 +420,6 @@ IncidentEventRow inc(const std::string& id, const std::string& status, Millis t,
   IncidentEventRow r; r.event_id = "i" + std::to_string(++evid); r.source = "pd"; r.event_type = "incident"; r.incident_id = id;
   r.status = status; r.time_created = t; r.environment = env; r.root_cause_sha = root; return r;
 }
-void commit(ServiceHistory& h, int n, int parent, Millis t) {
-  ChangeRow c; c.change_id = sha(n); c.time_created = t; c.source = "github"; c.event_type = "push"; c.event_id = "c" + std::to_string(n);
-  h.changes.push_back(c);
-  PushRow p; p.event_id = "p" + std::to_string(n); p.ref = "refs/heads/main"; p.before = parent ? sha(parent) : std::string(40, '0');
-  p.after = sha(n); p.commit_shas = {sha(n)}; p.time_created = t; h.pushes.push_back(p);
-}
-void append(ServiceHistory& h, const ServiceHistory& b) {
-  h.changes.insert(h.changes.end(), b.changes.begin(), b.changes.end());
-  h.pushes.insert(h.pushes.end(), b.pushes.begin(), b.pushes.end());
-  h.deployment_events.insert(h.deployment_events.end(), b.deployment_events.begin(), b.deployment_events.end());
-  h.incident_events.insert(h.incident_events.end(), b.incident_events.begin(), b.incident_events.end());
-}
-// Derives batches[0] and prunes it, then extends by the rest, pruning after
-// each, as the worker does; true when an accepted extend gave rows other
-// than derive_service() of the whole history.
-bool hole(const std::vector<ServiceHistory>& batches, LinkSettings settings) {
-  ServiceLinker linker(settings);
-  ServiceHistory history = batches[0];
-  ServiceHistory reports = history;
-  DerivedService derived = linker.derive(history);
-  std::vector<DeploymentRow> final_d; std::vector<IncidentRow> final_i;
-  auto do_prune = [&] {
-    const DerivedService before = derived;
-    if (linker.prune(derived, reports)) {
-      const std::size_t gone = before.deployments.size() - derived.deployments.size();
-      final_d.insert(final_d.end(), before.deployments.begin(), before.deployments.begin() + gone);
-      for (const auto& i : before.incidents) {
-        bool kept = false; for (const auto& k : derived.incidents) kept = kept || (k.incident_id == i.incident_id);
-        if (!kept) final_i.push_back(i);
-      }
-    }
-  };
-  do_prune();
-  REQUIRE(linker.pruned());
-  for (std::size_t b = 1; b < batches.size(); ++b) {
-    append(history, batches[b]);
-    append(reports, batches[b]);
-    LinkChanges changes;
-    if (!linker.extend(reports, batches[b], derived, changes)) {
-      auto again = linker.relink(reports, batches[b]);
-      if (!again) return false;
-      derived = std::move(*again);
-    }
-    const DerivedService whole = derive_service(history, settings);
-    std::vector<DeploymentRow> all = final_d; all.insert(all.end(), derived.deployments.begin(), derived.deployments.end());
-    std::vector<IncidentRow> inc = final_i; inc.insert(inc.end(), derived.incidents.begin(), derived.incidents.end());
-    std::sort(inc.begin(), inc.end(), [](auto& a, auto& c) { return std::tie(a.source, a.incident_id) < std::tie(c.source, c.incident_id); });
-    bool bad = false;
-    if (all != whole.deployments) {
-      bad = true;
-    }
-    if (inc != whole.incidents) {
-      bad = true;
-    }
-    if (bad) return true;
-    do_prune();
-  }
-  return false;
-}
-// Nine production deployments on day D-1 (the last at 22:00: F = d9).
-ServiceHistory base() {
-  ServiceHistory h; h.service = "svc";
-  for (int i = 1; i <= 9; ++i) {
-    commit(h, i, i - 1, D - DAY + (i * 2 + 2) * H - 30 * 60000);
-    h.deployment_events.push_back(dep("d" + std::to_string(i), "production", sha(i), "success", D - DAY + (i * 2 + 4) * H));
-  }
-  return h;
-}
-}  // namespace prune_cases
-using namespace prune_cases;
-
-TEST_CASE("pruned: a deployment reported after a kept incident, nearer to it than the forgotten one it had, declines", "[linker][prune]") {
-  LinkSettings s;
-  ServiceHistory b0 = base();
-  // staging exists and is the only deployment on day D (at 09:00)
-  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
-  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));  // window -> d9 (22:00 the day before)
-  ServiceHistory b1; b1.service = "svc";
-  commit(b1, 10, 9, D + 9 * H);
-  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H + 30 * 60000));
-  CHECK_FALSE(hole({b0, b1}, s));
-}
-
-TEST_CASE("pruned: a running attempt succeeding between a forgotten deployment and its kept incident declines", "[linker][prune]") {
-  LinkSettings s;
-  ServiceHistory b0 = base();
-  commit(b0, 10, 9, D + 8 * H);
-  b0.deployment_events.push_back(dep("d10", "production", sha(10), "in_progress", D + 9 * H));
-  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));
-  ServiceHistory b1; b1.service = "svc";
-  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 10 * H + 5 * 60000, D + 9 * H + 50 * 60000));
-  CHECK_FALSE(hole({b0, b1}, s));
-}
-
-TEST_CASE("pruned: a late deployment from before the cut declines, even when every kept one is updated", "[linker][prune]") {
-  LinkSettings s;
-  ServiceHistory b0 = base();
-  commit(b0, 10, 9, D + 8 * H);
-  b0.deployment_events.push_back(dep("d10", "production", sha(10), "in_progress", D + 9 * H));
-  ServiceHistory b1; b1.service = "svc";
-  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H + 20 * 60000));
-  // late report of a deployment that finished at D-1 07:00, redeploying sha(9)? use a new commit on a branch
-  b0.incident_events.push_back(inc("I0", "open", D - DAY + 7 * H + 30 * 60000));  // window -> d1 (06:00)
-  b1.deployment_events.push_back(dep("late", "production", sha(20), "success", D - DAY + 7 * H));  // no push: an unseen sha
-  CHECK_FALSE(hole({b0, b1}, s));
-}
-
-TEST_CASE("pruned: a kept incident of a forgotten deployment that changes environment declines", "[linker][prune]") {
-  LinkSettings s;
-  ServiceHistory b0 = base();
-  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
-  b0.incident_events.push_back(inc("I1", "open", D + 10 * H, ""));  // production by default -> d9 by window
-  ServiceHistory b1; b1.service = "svc";
-  b1.incident_events.push_back(inc("I1", "acknowledged", D + 11 * H, "staging"));
-  CHECK_FALSE(hole({b0, b1}, s));
-}
-TEST_CASE("pruned: a kept incident of a forgotten deployment whose opening time moves declines", "[linker][prune]") {
-  LinkSettings s;
-  ServiceHistory b0 = base();
-  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
-  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));  // -> d9 by window (12h)
-  ServiceHistory b1; b1.service = "svc";
-  auto r = inc("I1", "acknowledged", D + 23 * H);
-  r.created_at = D + 22 * H + 30 * 60000;  // 24.5h after d9: outside the window
-  b1.incident_events.push_back(r);
-  CHECK_FALSE(hole({b0, b1}, s));
-}
-
-// Linking again (relink) from the cut: commits the batch tells of that a
-// forgotten deployment depended on must decline.
-namespace prune_cases {
 void change(ServiceHistory& h, int n, Millis t) {
   ChangeRow c;
   c.change_id = sha(n);
@@ -570,8 +439,21 @@ void push(ServiceHistory& h, int before, std::vector<int> commits, int after, Mi
   p.time_created = t;
   h.pushes.push_back(p);
 }
-// Like hole(), comparing the change rows too: true when an accepted
-// extend() or relink() gave rows other than the whole history's.
+// A commit pushed on its own onto `parent` (0: the first).
+void commit(ServiceHistory& h, int n, int parent, Millis t) {
+  change(h, n, t);
+  push(h, parent, {n}, n, t);
+}
+void append(ServiceHistory& h, const ServiceHistory& b) {
+  h.changes.insert(h.changes.end(), b.changes.begin(), b.changes.end());
+  h.pushes.insert(h.pushes.end(), b.pushes.begin(), b.pushes.end());
+  h.deployment_events.insert(h.deployment_events.end(), b.deployment_events.begin(), b.deployment_events.end());
+  h.incident_events.insert(h.incident_events.end(), b.incident_events.begin(), b.incident_events.end());
+}
+// Derives batches[0] and prunes it, then extends by the rest (or links
+// again from the cut when extending declines), pruning after each, as the
+// worker does. True when an accepted extend() or relink() gave deployment,
+// change or incident rows other than derive_service() of the whole history.
 bool differs_from_whole(const std::vector<ServiceHistory>& batches, LinkSettings settings) {
   ServiceLinker linker(settings);
   ServiceHistory history = batches[0];
@@ -612,7 +494,103 @@ bool differs_from_whole(const std::vector<ServiceHistory>& batches, LinkSettings
   }
   return false;
 }
+// Nine production deployments on day D-1 (the last at 22:00: F = d9).
+ServiceHistory base() {
+  ServiceHistory h; h.service = "svc";
+  for (int i = 1; i <= 9; ++i) {
+    commit(h, i, i - 1, D - DAY + (i * 2 + 2) * H - 30 * 60000);
+    h.deployment_events.push_back(dep("d" + std::to_string(i), "production", sha(i), "success", D - DAY + (i * 2 + 4) * H));
+  }
+  return h;
+}
 }  // namespace prune_cases
+using namespace prune_cases;
+
+TEST_CASE("pruned: a deployment reported after a kept incident, nearer to it than the forgotten one it had, declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  // staging exists and is the only deployment on day D (at 09:00)
+  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));  // window -> d9 (22:00 the day before)
+  ServiceHistory b1; b1.service = "svc";
+  commit(b1, 10, 9, D + 9 * H);
+  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H + 30 * 60000));
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
+}
+
+TEST_CASE("pruned: a kept incident that opened before the cut and changes declines, as its metrics day is final", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H));
+  // Opened at 23:00 before the cut (midnight of D), caused by d10, which is kept.
+  b0.incident_events.push_back(inc("I1", "open", D - H, "production", sha(10)));
+  ServiceLinker linker(s);
+  ServiceHistory reports = b0;
+  DerivedService derived = linker.derive(b0);
+  REQUIRE(derived.incidents.size() == 1);
+  REQUIRE(derived.incidents[0].deploy_id == "d10");
+  REQUIRE(linker.prune(derived, reports) == std::optional<Millis>(D));
+  REQUIRE(derived.incidents.size() == 1);  // kept: its deployment is
+
+  ServiceHistory b1; b1.service = "svc";
+  IncidentEventRow resolved = inc("I1", "resolved", D + 10 * H, "production", sha(10));
+  resolved.created_at = D - H;
+  resolved.resolved_at = D + 10 * H;
+  b1.incident_events.push_back(resolved);
+  append(reports, b1);
+  LinkChanges changes;
+  CHECK_FALSE(linker.extend(reports, b1, derived, changes));
+  CHECK_FALSE(linker.relink(reports, b1).has_value());
+}
+
+TEST_CASE("pruned: a running attempt succeeding between a forgotten deployment and its kept incident declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "in_progress", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));
+  ServiceHistory b1; b1.service = "svc";
+  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 10 * H + 5 * 60000, D + 9 * H + 50 * 60000));
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
+}
+
+TEST_CASE("pruned: a late deployment from before the cut declines, even when every kept one is updated", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "in_progress", D + 9 * H));
+  ServiceHistory b1; b1.service = "svc";
+  b1.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H + 20 * 60000));
+  // late report of a deployment that finished at D-1 07:00, redeploying sha(9)? use a new commit on a branch
+  b0.incident_events.push_back(inc("I0", "open", D - DAY + 7 * H + 30 * 60000));  // window -> d1 (06:00)
+  b1.deployment_events.push_back(dep("late", "production", sha(20), "success", D - DAY + 7 * H));  // no push: an unseen sha
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
+}
+
+TEST_CASE("pruned: a kept incident of a forgotten deployment that changes environment declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H, ""));  // production by default -> d9 by window
+  ServiceHistory b1; b1.service = "svc";
+  b1.incident_events.push_back(inc("I1", "acknowledged", D + 11 * H, "staging"));
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
+}
+TEST_CASE("pruned: a kept incident of a forgotten deployment whose opening time moves declines", "[linker][prune]") {
+  LinkSettings s;
+  ServiceHistory b0 = base();
+  b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));
+  b0.incident_events.push_back(inc("I1", "open", D + 10 * H));  // -> d9 by window (12h)
+  ServiceHistory b1; b1.service = "svc";
+  auto r = inc("I1", "acknowledged", D + 23 * H);
+  r.created_at = D + 22 * H + 30 * 60000;  // 24.5h after d9: outside the window
+  b1.incident_events.push_back(r);
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
+}
+
+// Linking again (relink) from the cut: commits the batch tells of that a
+// forgotten deployment depended on must decline.
 
 TEST_CASE("pruned, linked again: A1 late push of a walked-past commit (kept row)", "[linker][prune]") {
   // A1: commit 50 known only as a push's before (no time); forgotten d1 walked past it. A late push lists it.

@@ -482,6 +482,13 @@ void diff_all(const std::string& service, const StoredRows& before, const Derive
 
 enum class Linked { forward, again, needs_history };
 
+// Metrics days before a pruned state's cut are final: the state's rows are
+// not all of theirs, so they are neither kept nor written again.
+void drop_days_before(std::vector<MetricsDay>& metrics, Millis cut) {
+  const std::string first_kept = utc_day_text(utc_day_number(cut));
+  std::erase_if(metrics, [&](const MetricsDay& m) { return m.day < first_kept; });
+}
+
 // Brings `state`, which equals the rows the database holds for `service`
 // (a cached state, or one derived from the history before this batch), up
 // to date with the batch's rows: linked forward when extend() can, linked
@@ -507,11 +514,7 @@ Linked link_forward(const std::string& service, ServiceState& state, const Servi
   if (!relinked) return Linked::needs_history;
   state.derived = std::move(*relinked);
   state.metrics = daily_metrics(state.derived);
-  if (const auto cut = state.linker->cut()) {
-    // Days before the cut are final (and the kept rows are not all of theirs).
-    const std::string first_kept = utc_day_text(utc_day_number(*cut));
-    std::erase_if(state.metrics, [&](const MetricsDay& m) { return m.day < first_kept; });
-  }
+  if (const auto cut = state.linker->cut()) drop_days_before(state.metrics, *cut);
   diff_all(service, before, state.derived, state.metrics, writes, stats);
   return Linked::again;
 }
@@ -522,8 +525,7 @@ void prune(ServiceState& state, MaterializeStats& stats) {
   const auto cut = state.linker->prune(state.derived, state.history);
   if (!cut) return;
   ++stats.states_pruned;
-  const std::string first_kept = utc_day_text(utc_day_number(*cut));
-  std::erase_if(state.metrics, [&](const MetricsDay& m) { return m.day < first_kept; });
+  drop_days_before(state.metrics, *cut);
   state.metrics.shrink_to_fit();
 }
 

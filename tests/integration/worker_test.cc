@@ -117,9 +117,28 @@ std::vector<std::pair<std::string, std::string>> as_messages(const std::vector<H
   return out;
 }
 
-// Publishes a history 40 messages at a time, in the order it happened, to a
-// worker already running on `db`; then checks the tables against the
-// reference and against a rebuild.
+// Waits until a worker running on `db` has stored and committed every
+// event of `h`, then checks the tables against the reference and against a
+// rebuild.
+void wait_and_check(const std::string& brokers, const TestDatabase& db, const History& h) {
+  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
+  // The last batch may still be committing its derived rows: the offsets
+  // say when every message is done.
+  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
+  check_against_reference(db, h.expected);
+  rebuild_equals_incremental(brokers, db);
+}
+
+// Publishes a history at once (in the history's own order, which may be
+// shuffled) to a worker already running on `db`, then checks it.
+void publish_all_and_check(const std::string& brokers, const TestDatabase& db, const History& h) {
+  EnvelopePublisher publisher(brokers);
+  publisher.publish_all(as_messages(h.events));
+  wait_and_check(brokers, db, h);
+}
+
+// Publishes a history 40 messages at a time, in the order it happened, then
+// checks it.
 void publish_in_order_and_check(const std::string& brokers, const TestDatabase& db, const History& h) {
   EnvelopePublisher publisher(brokers);
   const auto messages = as_messages(h.events);
@@ -127,10 +146,7 @@ void publish_in_order_and_check(const std::string& brokers, const TestDatabase& 
     publisher.publish_all({messages.begin() + static_cast<std::ptrdiff_t>(i),
                            messages.begin() + static_cast<std::ptrdiff_t>(std::min(i + 40, messages.size()))});
   }
-  REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
-  REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
-  check_against_reference(db, h.expected);
-  rebuild_equals_incremental(brokers, db);
+  wait_and_check(brokers, db, h);
 }
 
 }  // namespace
@@ -317,15 +333,7 @@ TEST_CASE("random histories in random order with duplicates give the reference r
     TestDatabase db;
     WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-size", "37"});
     REQUIRE(worker.wait_ready(30s));
-    const History h = random_history(6, 12, seed, 0.15);
-    EnvelopePublisher publisher(kafka.brokers());
-    publisher.publish_all(as_messages(h.events));
-    REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
-    // The last batch may still be committing its derived rows: the offsets
-    // say when every message is done.
-    REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
-    check_against_reference(db, h.expected);
-    rebuild_equals_incremental(kafka.brokers(), db);
+    publish_all_and_check(kafka.brokers(), db, random_history(6, 12, seed, 0.15));
     // The whole history was waiting in Kafka: batches were applied ahead,
     // on the second connection, while the batch before them was finished
     // (redeliveries among them wait for, or conflict with, that batch).
@@ -386,12 +394,7 @@ TEST_CASE("states pruned to their last hour (rows before it final) still give th
     REQUIRE(worker.wait_ready(30s));
     const History h = random_history(4, 60, shuffled ? 91 : 90, 0.1, shuffled);
     if (shuffled) {
-      EnvelopePublisher publisher(kafka.brokers());
-      publisher.publish_all(as_messages(h.events));
-      REQUIRE(eventually([&] { return all_stored(db, h.expected.unique_events); }, 60s));
-      REQUIRE(eventually([&] { return all_consumed(db, h.events.size()); }, 30s));
-      check_against_reference(db, h.expected);
-      rebuild_equals_incremental(kafka.brokers(), db);
+      publish_all_and_check(kafka.brokers(), db, h);
     } else {
       publish_in_order_and_check(kafka.brokers(), db, h);
     }

@@ -39,7 +39,7 @@ WINDOW="${WINDOW:-6000}"
 BUILD_DIR="${BUILD_DIR:-$FOURKEYS_ROOT/build}"
 RESULTS_FILE="${RESULTS_FILE:-$BENCH_DIR/RESULTS.md}"
 
-bench_work_dir fourkeys-bench-worker SAMPLER_PID WORKER_PID
+bench_work_dir fourkeys-bench-worker SAMPLER_PID CPU_START_PID WORKER_PID
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -96,7 +96,7 @@ cpu_snapshot() { echo "$(cpu_of "$WORKER_PID") $(postgres_cpu) $(cpu_of "$DEVKAF
 # "producing <epoch seconds> cpu <its CPU seconds so far>": the clock starts
 # there.
 (
-  until grep -q '^producing' "$WORK/producer.out" 2>/dev/null; do sleep 0.01; done
+  while [ -d "$WORK" ] && ! grep -q '^producing' "$WORK/producer.out" 2>/dev/null; do sleep 0.01; done
   cpu_snapshot >"$WORK/cpu.start"
 ) &
 CPU_START_PID=$!

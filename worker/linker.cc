@@ -611,6 +611,10 @@ struct ServiceLinker::State {
     // the one, linking the kept deployments again the other.
     std::optional<Millis> last_forgotten_success;
     std::optional<std::string> forgotten_previous_commit;
+    // That deployment's id, and whether it had caused an incident: when it
+    // had, another incident the window gives it changes no row of it.
+    std::string last_forgotten_deploy_id;
+    bool last_forgotten_caused = false;
     EnvironmentAttributor attributor;  // of the deployments kept
   };
 
@@ -804,8 +808,12 @@ struct ServiceLinker::State {
                  incident.time_created - *forgotten_last <= settings.attribution_window) {
         // Only an incident prune() did not see gets here (one it saw keeps
         // its attribution above): the window takes it to a forgotten
-        // deployment, whose row would change.
-        return std::nullopt;
+        // deployment. Its row (on a final day) stays as it is only when it
+        // already caused an incident; caused_incident is all an incident
+        // changes of it.
+        if (!it->second.last_forgotten_caused) return std::nullopt;
+        incident.deploy_id = it->second.last_forgotten_deploy_id;
+        incident.attribution = "window";
       }
     }
     if (forgotten) {
@@ -891,6 +899,8 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
     Environment& env = environments.at(d.row.environment);
     env.last_forgotten_success = d.row.deployed_at;  // in the order they finished
     env.forgotten_previous_commit = d.row.main_commit;
+    env.last_forgotten_deploy_id = d.row.deploy_id;
+    env.last_forgotten_caused = d.row.caused_incident;
     auto brought = [&](ShaId sha) {
       env.forgotten_in_env.insert(sha);
       next.longest_sha = std::max(next.longest_sha, shas.text(sha).size());

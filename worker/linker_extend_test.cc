@@ -544,6 +544,50 @@ TEST_CASE("pruned: a kept incident that opened before the cut and changes declin
   CHECK_FALSE(linker.relink(reports, b1).has_value());
 }
 
+TEST_CASE("pruned: an incident the window gives to a forgotten deployment links forward when that one had caused an incident", "[linker][prune]") {
+  for (const bool caused_before : {true, false}) {
+    INFO((caused_before ? "d9 caused an incident before the cut" : "d9 caused none"));
+    LinkSettings s;
+    ServiceHistory b0 = base();  // d9 at 22:00 the day before the cut
+    if (caused_before) b0.incident_events.push_back(inc("I0", "open", D - 90 * 60000));  // -> d9, forgotten with it
+    b0.deployment_events.push_back(dep("s1", "staging", sha(9), "success", D + 9 * H));  // the cut: midnight of D
+    ServiceLinker linker(s);
+    ServiceHistory history = b0, reports = b0;
+    DerivedService derived = linker.derive(b0);
+    REQUIRE(linker.prune(derived, reports) == std::optional<Millis>(D));
+    REQUIRE(derived.deployments.size() == 1);  // s1
+
+    ServiceHistory b1; b1.service = "svc";
+    b1.incident_events.push_back(inc("I1", "open", D + 10 * H));  // production's last success is d9, 12 h before
+    append(history, b1);
+    append(reports, b1);
+    LinkChanges changes;
+    const bool extended = linker.extend(reports, b1, derived, changes);
+    CHECK(extended == caused_before);
+    if (!extended) {
+      CHECK_FALSE(linker.relink(reports, b1).has_value());
+      continue;
+    }
+    const DerivedService whole = derive_service(history, s);
+    const auto i1 = std::find_if(whole.incidents.begin(), whole.incidents.end(),
+                                 [](const IncidentRow& i) { return i.incident_id == "I1"; });
+    REQUIRE(i1 != whole.incidents.end());
+    REQUIRE(i1->deploy_id == "d9");
+    const auto kept = std::find_if(derived.incidents.begin(), derived.incidents.end(),
+                                   [](const IncidentRow& i) { return i.incident_id == "I1"; });
+    REQUIRE(kept != derived.incidents.end());
+    CHECK(*kept == *i1);
+    // Every kept row is the whole history's.
+    for (const DeploymentRow& d : derived.deployments) {
+      const auto w = std::find_if(whole.deployments.begin(), whole.deployments.end(),
+                                  [&](const DeploymentRow& r) { return r.deploy_id == d.deploy_id; });
+      REQUIRE(w != whole.deployments.end());
+      CHECK(*w == d);
+    }
+    CHECK_FALSE(differs_from_whole({b0, b1}, s));
+  }
+}
+
 TEST_CASE("pruned: a running attempt succeeding between a forgotten deployment and its kept incident declines", "[linker][prune]") {
   LinkSettings s;
   ServiceHistory b0 = base();

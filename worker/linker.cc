@@ -606,15 +606,16 @@ struct ServiceLinker::State {
     // The last successful deployment's commit: deploying it again is a
     // redeploy, not a rollback.
     std::optional<std::string> previous_commit;
-    // When the environment's last successful deployment before the cut
-    // finished, and its commit (after prune()): window attribution may need
-    // the one, linking the kept deployments again the other.
-    std::optional<Millis> last_forgotten_success;
-    std::optional<std::string> forgotten_previous_commit;
-    // That deployment's id, and whether it had caused an incident: when it
-    // had, another incident the window gives it changes no row of it.
-    std::string last_forgotten_deploy_id;
-    bool last_forgotten_caused = false;
+    // The environment's last successful deployment before the cut (after
+    // prune()): window attribution may take an incident to it (which
+    // changes no row of it when it had caused one already), and linking the
+    // kept deployments again starts from its commit.
+    struct ForgottenSuccess {
+      Millis finished = 0;
+      std::string deploy_id, commit;
+      bool caused_incident = false;
+    };
+    std::optional<ForgottenSuccess> last_forgotten_success;
     EnvironmentAttributor attributor;  // of the deployments kept
   };
 
@@ -804,15 +805,15 @@ struct ServiceLinker::State {
         incident.attribution = "window";
         caused.insert(last);
       } else if (const auto& forgotten_last = it->second.last_forgotten_success;
-                 forgotten_last && settings.attribution_window > 0 && incident.time_created >= *forgotten_last &&
-                 incident.time_created - *forgotten_last <= settings.attribution_window) {
+                 forgotten_last && settings.attribution_window > 0 && incident.time_created >= forgotten_last->finished &&
+                 incident.time_created - forgotten_last->finished <= settings.attribution_window) {
         // Only an incident prune() did not see gets here (one it saw keeps
         // its attribution above): the window takes it to a forgotten
         // deployment. Its row (on a final day) stays as it is only when it
         // already caused an incident; caused_incident is all an incident
         // changes of it.
-        if (!it->second.last_forgotten_caused) return std::nullopt;
-        incident.deploy_id = it->second.last_forgotten_deploy_id;
+        if (!forgotten_last->caused_incident) return std::nullopt;
+        incident.deploy_id = forgotten_last->deploy_id;
         incident.attribution = "window";
       }
     }
@@ -897,10 +898,9 @@ std::optional<Millis> ServiceLinker::State::prune(const LinkSettings& settings, 
     gone_ids.insert(d.row.deploy_id);
     if (d.row.status != "success") continue;
     Environment& env = environments.at(d.row.environment);
-    env.last_forgotten_success = d.row.deployed_at;  // in the order they finished
-    env.forgotten_previous_commit = d.row.main_commit;
-    env.last_forgotten_deploy_id = d.row.deploy_id;
-    env.last_forgotten_caused = d.row.caused_incident;
+    // In the order they finished: the last one stays.
+    env.last_forgotten_success = Environment::ForgottenSuccess{d.row.deployed_at, d.row.deploy_id, d.row.main_commit,
+                                                               d.row.caused_incident};
     auto brought = [&](ShaId sha) {
       env.forgotten_in_env.insert(sha);
       next.longest_sha = std::max(next.longest_sha, shas.text(sha).size());
@@ -1062,7 +1062,8 @@ std::optional<DerivedService> ServiceLinker::relink(const ServiceHistory& histor
   state.deployments.clear();
   for (auto& [name, env] : state.environments) {
     env.in_env = env.forgotten_in_env;
-    env.previous_commit = env.forgotten_previous_commit;
+    env.previous_commit.reset();
+    if (env.last_forgotten_success) env.previous_commit = env.last_forgotten_success->commit;
     env.attributor = EnvironmentAttributor(state.shas);
   }
   state.bytes = 0;

@@ -636,95 +636,92 @@ TEST_CASE("pruned: a kept incident of a forgotten deployment whose opening time 
 // Linking again (relink) from the cut: commits the batch tells of that a
 // forgotten deployment depended on must decline.
 
+// Nine production deployments on day D-1, as base(), where commit 50 is
+// known only as the first push's `before` (no time): the walk of d1, which
+// will be forgotten, passed it without taking it.
+ServiceHistory walked_past_base() {
+  ServiceHistory h; h.service = "svc";
+  change(h, 1, D - DAY + 3 * H);
+  push(h, 50, {1}, 1, D - DAY + 3 * H);
+  h.deployment_events.push_back(dep("d1", "production", sha(1), "success", D - DAY + 4 * H));
+  for (int i = 2; i <= 9; ++i) {
+    commit(h, i, i - 1, D - DAY + (i * 2 + 2) * H - 30 * 60000);
+    h.deployment_events.push_back(dep("d" + std::to_string(i), "production", sha(i), "success", D - DAY + (i * 2 + 4) * H));
+  }
+  return h;
+}
+
 TEST_CASE("pruned, linked again: A1 late push of a walked-past commit (kept row)", "[linker][prune]") {
   // A1: commit 50 known only as a push's before (no time); forgotten d1 walked past it. A late push lists it.
   LinkSettings s;
-    ServiceHistory b0; b0.service = "svc";
-    change(b0, 1, D - DAY + 3 * H); push(b0, 50, {1}, 1, D - DAY + 3 * H);
-    b0.deployment_events.push_back(dep("d1", "production", sha(1), "success", D - DAY + 4 * H));
-    for (int i = 2; i <= 9; ++i) {
-      commit(b0, i, i - 1, D - DAY + (i * 2 + 2) * H - 30 * 60000);
-      b0.deployment_events.push_back(dep("d" + std::to_string(i), "production", sha(i), "success", D - DAY + (i * 2 + 4) * H));
-    }
-    // a kept deployment of a branch from 50
-    commit(b0, 60, 50, D + 8 * H);
-    b0.deployment_events.push_back(dep("d10", "production", sha(60), "success", D + 9 * H));
-    ServiceHistory b1; b1.service = "svc";
-    commit(b1, 50, 49, D - 2 * DAY);  // the late push of 50
-    CHECK_FALSE(differs_from_whole({b0, b1}, s));
+  ServiceHistory b0 = walked_past_base();
+  // a kept deployment of a branch from 50
+  commit(b0, 60, 50, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(60), "success", D + 9 * H));
+  ServiceHistory b1; b1.service = "svc";
+  commit(b1, 50, 49, D - 2 * DAY);  // the late push of 50
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
 }
 
 TEST_CASE("pruned, linked again: A2 late change of a walked-past commit (forgotten row)", "[linker][prune]") {
   // A2: only the forgotten row changes
   LinkSettings s;
-    ServiceHistory b0; b0.service = "svc";
-    change(b0, 1, D - DAY + 3 * H); push(b0, 50, {1}, 1, D - DAY + 3 * H);
-    b0.deployment_events.push_back(dep("d1", "production", sha(1), "success", D - DAY + 4 * H));
-    for (int i = 2; i <= 9; ++i) {
-      commit(b0, i, i - 1, D - DAY + (i * 2 + 2) * H - 30 * 60000);
-      b0.deployment_events.push_back(dep("d" + std::to_string(i), "production", sha(i), "success", D - DAY + (i * 2 + 4) * H));
-    }
-    commit(b0, 10, 9, D + 8 * H);
-    b0.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H));
-    ServiceHistory b1; b1.service = "svc";
-    change(b1, 50, D - 2 * DAY);  // just a time for 50
-    CHECK_FALSE(differs_from_whole({b0, b1}, s));
+  ServiceHistory b0 = walked_past_base();
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H));
+  ServiceHistory b1; b1.service = "svc";
+  change(b1, 50, D - 2 * DAY);  // just a time for 50
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
 }
 
 TEST_CASE("pruned, linked again: B additional sha gets a time", "[linker][prune]") {
   // B: additional sha without time on a forgotten deployment gets a time
   LinkSettings s;
-    ServiceHistory b0 = base();
-    auto r = dep("d0", "production", sha(70), "success", D - DAY + 1 * H); r.additional_shas = {sha(71)};
-    b0.deployment_events.push_back(r);
-    commit(b0, 10, 9, D + 8 * H);
-    auto r2 = dep("d10", "production", sha(10), "success", D + 9 * H); r2.additional_shas = {sha(71)};
-    b0.deployment_events.push_back(r2);
-    ServiceHistory b1; b1.service = "svc";
-    change(b1, 71, D - 2 * DAY);
-    CHECK_FALSE(differs_from_whole({b0, b1}, s));
+  ServiceHistory b0 = base();
+  auto r = dep("d0", "production", sha(70), "success", D - DAY + 1 * H); r.additional_shas = {sha(71)};
+  b0.deployment_events.push_back(r);
+  commit(b0, 10, 9, D + 8 * H);
+  auto r2 = dep("d10", "production", sha(10), "success", D + 9 * H); r2.additional_shas = {sha(71)};
+  b0.deployment_events.push_back(r2);
+  ServiceHistory b1; b1.service = "svc";
+  change(b1, 71, D - 2 * DAY);
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
 }
 
 TEST_CASE("pruned, linked again: P failed forgotten deployment's head gets a time", "[linker][prune]") {
   // P: failed forgotten deployment's commit gets a time
   LinkSettings s;
-    ServiceHistory b0 = base();
-    b0.deployment_events.push_back(dep("f0", "production", sha(80), "failure", D - DAY + 1 * H));
-    commit(b0, 10, 9, D + 8 * H);
-    b0.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H));
-    ServiceHistory b1; b1.service = "svc";
-    commit(b1, 80, 0, D - DAY + 30 * 60000);
-    CHECK_FALSE(differs_from_whole({b0, b1}, s));
+  ServiceHistory b0 = base();
+  b0.deployment_events.push_back(dep("f0", "production", sha(80), "failure", D - DAY + 1 * H));
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H));
+  ServiceHistory b1; b1.service = "svc";
+  commit(b1, 80, 0, D - DAY + 30 * 60000);
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
 }
 
 TEST_CASE("pruned, linked again: I incident root cause on a walked-past commit", "[linker][prune]") {
   // I: incident names a walked-past commit that later gets a time
   LinkSettings s;
-    ServiceHistory b0; b0.service = "svc";
-    change(b0, 1, D - DAY + 3 * H); push(b0, 50, {1}, 1, D - DAY + 3 * H);
-    b0.deployment_events.push_back(dep("d1", "production", sha(1), "success", D - DAY + 4 * H));
-    for (int i = 2; i <= 9; ++i) {
-      commit(b0, i, i - 1, D - DAY + (i * 2 + 2) * H - 30 * 60000);
-      b0.deployment_events.push_back(dep("d" + std::to_string(i), "production", sha(i), "success", D - DAY + (i * 2 + 4) * H));
-    }
-    commit(b0, 60, 50, D + 8 * H);
-    b0.deployment_events.push_back(dep("d10", "production", sha(60), "success", D + 9 * H));
-    ServiceHistory b1; b1.service = "svc";
-    commit(b1, 50, 49, D - 2 * DAY);
-    b1.incident_events.push_back(inc("I1", "open", D + 10 * H, "production", sha(50)));
-    CHECK_FALSE(differs_from_whole({b0, b1}, s));
+  ServiceHistory b0 = walked_past_base();
+  commit(b0, 60, 50, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(60), "success", D + 9 * H));
+  ServiceHistory b1; b1.service = "svc";
+  commit(b1, 50, 49, D - 2 * DAY);
+  b1.incident_events.push_back(inc("I1", "open", D + 10 * H, "production", sha(50)));
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
 }
 
 TEST_CASE("pruned, linked again: R rollback after cut via relink", "[linker][prune]") {
   // R: rollback right after the cut
   LinkSettings s;
-    ServiceHistory b0 = base();
-    commit(b0, 10, 9, D + 8 * H);
-    b0.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H));
-    ServiceHistory b1; b1.service = "svc";
-    b1.deployment_events.push_back(dep("d11", "production", sha(9), "success", D + 1 * H));  // redeploy of forgotten prev
-    b1.deployment_events.push_back(dep("d12", "production", sha(9), "success", D + 10 * H));  // rollback after d10
-    commit(b1, 11, 10, D + 9 * H);  // forces relink (mentioned? no: new) 
-    push(b1, 9, {}, 10, D + 9 * H);  // a push naming 10 again: extend declines
-    CHECK_FALSE(differs_from_whole({b0, b1}, s));
+  ServiceHistory b0 = base();
+  commit(b0, 10, 9, D + 8 * H);
+  b0.deployment_events.push_back(dep("d10", "production", sha(10), "success", D + 9 * H));
+  ServiceHistory b1; b1.service = "svc";
+  b1.deployment_events.push_back(dep("d11", "production", sha(9), "success", D + 1 * H));  // redeploy of forgotten prev
+  b1.deployment_events.push_back(dep("d12", "production", sha(9), "success", D + 10 * H));  // rollback after d10
+  commit(b1, 11, 10, D + 9 * H);  // forces relink (mentioned? no: new) 
+  push(b1, 9, {}, 10, D + 9 * H);  // a push naming 10 again: extend declines
+  CHECK_FALSE(differs_from_whole({b0, b1}, s));
 }

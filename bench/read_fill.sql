@@ -70,7 +70,7 @@ SELECT CASE WHEN con.oid IS NOT NULL
             ELSE format('DROP INDEX %s', i.indexrelid::regclass) END AS drop_sql
 FROM pg_index i
 LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')
-WHERE i.indrelid IN ('deployment_attempts'::regclass, 'deployment_changes'::regclass,
+WHERE i.indrelid IN ('deployment_attempts'::regclass, 'deployment_change_sets'::regclass,
                      'incidents'::regclass, 'metrics_daily'::regclass);
 SELECT drop_sql FROM bench_fill.saved_indexes \gexec
 
@@ -108,15 +108,22 @@ DROP TABLE bench_fill.raw_deploys;
 
 -- Changes: `changes` per successful deployment, each a commit with its own
 -- lead time; the last one is the deployed head (main_commit, head_lead).
--- The lateral generate_series keeps the deployments as the outer scan, in
--- time order, so the rows go in in time order. The inner query, volatile,
--- is not flattened: one lead time per row, used twice.
-INSERT INTO deployment_changes (service, environment, deploy_id, change_id, time_created, deployed_at, lead_time_seconds)
-SELECT service, 'production', deploy_id, change_id, t - lead * interval '1 second', t, lead
-FROM (
-  SELECT d.service, d.deploy_id, d.t, substr(d.sha, j + 1) || left(d.sha, j) AS change_id,
-         CASE WHEN j = d.change_count THEN d.head_lead ELSE bench_fill.lead() END AS lead
-  FROM bench_fill.deploys d CROSS JOIN LATERAL generate_series(1, d.change_count) j) c;
+-- One row of deployment_change_sets per deployment, its changes in byte
+-- order, as the worker writes them. The deployments are the outer scan, in
+-- time order, so the rows go in in time order. The innermost query,
+-- volatile, is not flattened: one lead time per change, used twice.
+INSERT INTO deployment_change_sets (service, environment, deployed_at, deploy_id, change_ids, times_created,
+                                    lead_times_seconds)
+SELECT d.service, 'production', d.t, d.deploy_id, c.change_ids, c.times_created, c.leads
+FROM bench_fill.deploys d
+CROSS JOIN LATERAL (
+  SELECT array_agg(x.change_id ORDER BY x.change_id COLLATE "C") AS change_ids,
+         array_agg(d.t - x.lead * interval '1 second' ORDER BY x.change_id COLLATE "C") AS times_created,
+         array_agg(x.lead ORDER BY x.change_id COLLATE "C") AS leads
+  FROM (SELECT substr(d.sha, j + 1) || left(d.sha, j) AS change_id,
+               CASE WHEN j = d.change_count THEN d.head_lead ELSE bench_fill.lead() END AS lead
+        FROM generate_series(1, d.change_count) j) x) c
+WHERE d.change_count > 0;
 
 -- Incidents: `incidents_per_week` per service on average, at random times;
 -- time to restore log-normal around 90 minutes (minutes to days). Those not
@@ -243,4 +250,4 @@ DROP SCHEMA bench_fill CASCADE;
 
 -- Statistics for the planner and the visibility map for index-only scans,
 -- as autovacuum would have them on a database that grew over a year.
-VACUUM ANALYZE deployment_attempts, deployment_changes, incidents, metrics_daily, service_versions;
+VACUUM ANALYZE deployment_attempts, deployment_change_sets, incidents, metrics_daily, service_versions;

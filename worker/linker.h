@@ -27,7 +27,9 @@ DerivedService derive_service(const ServiceHistory& history, const LinkSettings&
 // What extend() changed in a DerivedService.
 struct LinkChanges {
   std::size_t new_deployments_from = 0;  // deployments[i] for i >= this are new
-  std::size_t new_changes_from = 0;      // deployment_changes[i] for i >= this are new
+  // deployment_changes[i] for i >= this are new: all the rows of the new
+  // deployments, none of an earlier one (whose changes never change).
+  std::size_t new_changes_from = 0;
   std::vector<std::size_t> changed_deployments;  // earlier deployments whose caused_incident changed
   // Rows of unfinished attempts that new reports moved: taken out of
   // `deployments` (their new rows are among the new ones).

@@ -179,11 +179,23 @@ ServiceHistory rows_of_service(const std::map<std::string, std::vector<const Dec
   return it != added.end() ? rows_of(it->second) : ServiceHistory{};
 }
 
+using ChangeRowIt = std::vector<DeploymentChangeRow>::const_iterator;
+
+// The change rows of one deployment: the rows from `first` on that share
+// its deployment (rows sorted by key_of keep them together).
+ChangeRowIt end_of_set(ChangeRowIt first, ChangeRowIt end) {
+  return std::find_if(first, end, [&](const DeploymentChangeRow& c) {
+    return c.deployed_at != first->deployed_at || c.deploy_id != first->deploy_id;
+  });
+}
+
 // The rows of every derived table, in COPY form, plus the keys to delete.
+// A deployment's changes are one row of deployment_change_sets (migration
+// 013), written and deleted whole.
 struct Writes {
-  CopyRows deployments, changes, incidents, metrics;
+  CopyRows deployments, change_sets, incidents, metrics;
   std::vector<std::string> del_deploy_service, del_deploy_id;
-  std::vector<std::string> del_change_service, del_change_env, del_change_at, del_change_deploy, del_change_id;
+  std::vector<std::string> del_set_service, del_set_env, del_set_at, del_set_deploy;
   std::vector<std::string> del_incident_service, del_incident_source, del_incident_id;
   std::vector<std::string> del_metric_service, del_metric_env, del_metric_day;
   std::vector<std::string> replace_all;  // services whose rows are all rewritten
@@ -195,10 +207,14 @@ struct Writes {
         .boolean(d.caused_incident).int4(d.change_count);
     deployments.end_row();
   }
-  void add(const std::string& service, const DeploymentChangeRow& c) {
-    changes.text(service).text(c.environment).text(c.deploy_id).text(c.change_id).time(c.commit_time)
-        .time(c.deployed_at).float8(c.lead_time_seconds);
-    changes.end_row();
+  // The rows [first, last) of one deployment, in change_id order.
+  void add_set(const std::string& service, ChangeRowIt first, ChangeRowIt last) {
+    const std::size_t n = static_cast<std::size_t>(last - first);
+    change_sets.text(service).text(first->environment).time(first->deployed_at).text(first->deploy_id)
+        .text_array(n, [&](std::size_t i) -> const std::string& { return first[i].change_id; })
+        .time_array(n, [&](std::size_t i) { return first[i].commit_time; })
+        .float8_array(n, [&](std::size_t i) { return first[i].lead_time_seconds; });
+    change_sets.end_row();
   }
   void add(const std::string& service, const IncidentRow& i) {
     incidents.text(service).text(i.environment).text(i.source).text(i.incident_id).text(i.status)
@@ -219,12 +235,12 @@ struct Writes {
     del_deploy_service.push_back(service);
     del_deploy_id.push_back(d.deploy_id);
   }
-  void remove(const std::string& service, const DeploymentChangeRow& c) {
-    del_change_service.push_back(service);
-    del_change_env.push_back(c.environment);
-    del_change_at.push_back(std::to_string(c.deployed_at));
-    del_change_deploy.push_back(c.deploy_id);
-    del_change_id.push_back(c.change_id);
+  // The set of the deployment `c` belongs to.
+  void remove_set(const std::string& service, const DeploymentChangeRow& c) {
+    del_set_service.push_back(service);
+    del_set_env.push_back(c.environment);
+    del_set_at.push_back(std::to_string(c.deployed_at));
+    del_set_deploy.push_back(c.deploy_id);
   }
   void remove(const std::string& service, const IncidentRow& i) {
     del_incident_service.push_back(service);
@@ -287,6 +303,39 @@ std::pair<std::size_t, std::size_t> diff(const std::string& service, const std::
   return {written, deleted};
 }
 
+// diff() for change rows, by deployment: a deployment whose changes differ
+// at all has its set deleted and written again. Counts sets.
+std::pair<std::size_t, std::size_t> diff(const std::string& service, const std::vector<DeploymentChangeRow>& before,
+                                         const std::vector<DeploymentChangeRow>& after, Writes& writes) {
+  std::size_t written = 0, deleted = 0;
+  auto set_key = [](const DeploymentChangeRow& c) { return std::tie(c.deployed_at, c.deploy_id); };
+  auto b = before.cbegin();
+  auto a = after.cbegin();
+  while (b != before.cend() || a != after.cend()) {
+    const auto b_end = b == before.cend() ? b : end_of_set(b, before.cend());
+    const auto a_end = a == after.cend() ? a : end_of_set(a, after.cend());
+    if (a == after.cend() || (b != before.cend() && set_key(*b) < set_key(*a))) {
+      writes.remove_set(service, *b);
+      ++deleted;
+      b = b_end;
+    } else if (b == before.cend() || set_key(*a) < set_key(*b)) {
+      writes.add_set(service, a, a_end);
+      ++written;
+      a = a_end;
+    } else {
+      if (!std::equal(b, b_end, a, a_end)) {
+        writes.remove_set(service, *b);
+        writes.add_set(service, a, a_end);
+        ++deleted;
+        ++written;
+      }
+      a = a_end;
+      b = b_end;
+    }
+  }
+  return {written, deleted};
+}
+
 // One column of a key to delete by: its name, and how the text the worker
 // sends becomes the column's type ("{}" stands for the text).
 struct KeyColumn {
@@ -319,16 +368,16 @@ void delete_keys(pqxx::transaction_base& tx, const std::string& table, const std
 void apply_writes(pqxx::transaction_base& tx, Writes& w) {
   if (!w.replace_all.empty()) {
     const std::string list = array_literal(w.replace_all);
-    for (const char* table : {"deployment_attempts", "deployment_changes", "incidents", "metrics_daily"}) {
+    for (const char* table : {"deployment_attempts", "deployment_change_sets", "incidents", "metrics_daily"}) {
       tx.exec_params(std::string("DELETE FROM ") + table + " WHERE service = ANY($1::text[])", list);
     }
   }
   delete_keys(tx, "deployment_attempts", {{"service"}, {"deploy_id"}}, {&w.del_deploy_service, &w.del_deploy_id});
-  // By the whole primary key (migration 010), deployed_at sent as milliseconds.
-  delete_keys(tx, "deployment_changes",
+  // By the whole primary key (migration 013), deployed_at sent as milliseconds.
+  delete_keys(tx, "deployment_change_sets",
               {{"service"}, {"environment"}, {"deployed_at", "timestamptz 'epoch' + {}::bigint * interval '1 millisecond'"},
-               {"deploy_id"}, {"change_id"}},
-              {&w.del_change_service, &w.del_change_env, &w.del_change_at, &w.del_change_deploy, &w.del_change_id});
+               {"deploy_id"}},
+              {&w.del_set_service, &w.del_set_env, &w.del_set_at, &w.del_set_deploy});
   delete_keys(tx, "incidents", {{"service"}, {"source"}, {"incident_id"}},
               {&w.del_incident_service, &w.del_incident_source, &w.del_incident_id});
   delete_keys(tx, "metrics_daily", {{"service"}, {"environment"}, {"day", "{}::date"}},
@@ -338,10 +387,10 @@ void apply_writes(pqxx::transaction_base& tx, Writes& w) {
              "time_created", "started_at", "commit_timestamp", "rollback_flagged", "rollback_detected",
              "is_hotfix", "caused_incident", "change_count"},
             w.deployments);
-  copy_into(tx, "deployment_changes",
-            {"service", "environment", "deploy_id", "change_id", "time_created", "deployed_at",
-             "lead_time_seconds"},
-            w.changes);
+  copy_into(tx, "deployment_change_sets",
+            {"service", "environment", "deployed_at", "deploy_id", "change_ids", "times_created",
+             "lead_times_seconds"},
+            w.change_sets);
   copy_into(tx, "incidents",
             {"service", "environment", "source", "incident_id", "status", "severity", "title", "root_cause",
              "time_created", "time_acknowledged", "time_resolved", "deploy_id", "attribution"},
@@ -397,10 +446,14 @@ std::pair<std::size_t, std::size_t> write_extension(const std::string& service, 
     ++written;
     touch(derived.deployments[i].environment, derived.deployments[i].deployed_at);
   }
-  for (std::size_t i = changes.new_changes_from; i < derived.deployment_changes.size(); ++i) {
-    writes.add(service, derived.deployment_changes[i]);
+  // Each new deployment's changes are new together (LinkChanges).
+  const auto new_changes = derived.deployment_changes.cbegin() + static_cast<std::ptrdiff_t>(changes.new_changes_from);
+  for (auto first = new_changes; first != derived.deployment_changes.cend();) {
+    const auto last = end_of_set(first, derived.deployment_changes.cend());
+    writes.add_set(service, first, last);
     ++written;
-    touch(derived.deployment_changes[i].environment, derived.deployment_changes[i].deployed_at);
+    touch(first->environment, first->deployed_at);
+    first = last;
   }
   {
     const auto [w, d] = diff(service, changes.old_incidents, derived.incidents, writes);

@@ -20,6 +20,8 @@ constexpr std::int64_t kPostgresEpochMillis = 946'684'800'000;
 constexpr std::int64_t kPostgresEpochDays = 10'957;  // 2000-01-01 in days since 1970-01-01
 constexpr std::uint32_t kTextOid = 25;
 constexpr std::uint32_t kInt4Oid = 23;
+constexpr std::uint32_t kFloat8Oid = 701;
+constexpr std::uint32_t kTimestamptzOid = 1184;
 // A field's length is an int32; the receiver's body limit keeps every
 // field far below it.
 constexpr std::size_t kMaxField = std::numeric_limits<std::int32_t>::max();
@@ -147,11 +149,20 @@ CopyRows& CopyRows::boolean(bool value) {
   return *this;
 }
 
-CopyRows& CopyRows::time(Millis value) {
+std::uint32_t CopyRows::text_type() { return kTextOid; }
+std::uint32_t CopyRows::time_type() { return kTimestamptzOid; }
+std::uint32_t CopyRows::float8_type() { return kFloat8Oid; }
+
+std::int64_t CopyRows::postgres_micros(Millis value) {
   std::int64_t micros = 0;
   if (__builtin_sub_overflow(value, kPostgresEpochMillis, &micros) || __builtin_mul_overflow(micros, 1000, &micros)) {
     throw std::out_of_range("a time Postgres cannot hold");
   }
+  return micros;
+}
+
+CopyRows& CopyRows::time(Millis value) {
+  const std::int64_t micros = postgres_micros(value);
   begin_field();
   put32(8);
   put64(static_cast<std::uint64_t>(micros));

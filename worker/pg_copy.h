@@ -12,6 +12,7 @@
 
 #include "worker/model.h"
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,6 +58,16 @@ class CopyRows {
   CopyRows& date(std::string_view yyyy_mm_dd);
   CopyRows& text_array(const std::vector<std::string>& values);  // text[]
   CopyRows& int4_array(const std::vector<int>& values);          // integer[]
+  // Arrays of `count` elements, element(i) giving the i-th, so that a
+  // caller's rows become an array without a vector of their own:
+  // text[] (element returns something std::string_view takes),
+  // timestamptz[] (Millis; throws as time() does) and float8[] (double).
+  template <typename Element>
+  CopyRows& text_array(std::size_t count, const Element& element);
+  template <typename Element>
+  CopyRows& time_array(std::size_t count, const Element& element);
+  template <typename Element>
+  CopyRows& float8_array(std::size_t count, const Element& element);
   void end_row();
 
   std::size_t rows() const { return rows_; }
@@ -69,6 +80,14 @@ class CopyRows {
   // One-dimensional array field: its length, header and dimension; the
   // caller appends `count` elements taking `element_bytes` together.
   void begin_array(std::uint32_t element_type, std::size_t count, std::size_t element_bytes);
+  // An array of `count` eight-byte elements, bits(i) giving the i-th.
+  template <typename Bits>
+  CopyRows& eight_byte_array(std::uint32_t element_type, std::size_t count, const Bits& bits);
+  static std::uint32_t text_type();
+  static std::uint32_t time_type();
+  static std::uint32_t float8_type();
+  // Microseconds since 2000-01-01, binary COPY's timestamptz.
+  static std::int64_t postgres_micros(Millis value);
   void put16(std::uint16_t v);
   void put32(std::uint32_t v);
   void put64(std::uint64_t v);
@@ -79,6 +98,41 @@ class CopyRows {
   std::uint16_t fields_ = 0;
   bool row_open_ = false;
 };
+
+template <typename Element>
+CopyRows& CopyRows::text_array(std::size_t count, const Element& element) {
+  std::size_t element_bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) element_bytes += 4 + std::string_view(element(i)).size();
+  begin_array(text_type(), count, element_bytes);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view v(element(i));
+    put32(static_cast<std::uint32_t>(v.size()));
+    data_.append(v);
+  }
+  return *this;
+}
+
+template <typename Bits>
+CopyRows& CopyRows::eight_byte_array(std::uint32_t element_type, std::size_t count, const Bits& bits) {
+  begin_array(element_type, count, count * 12);
+  for (std::size_t i = 0; i < count; ++i) {
+    put32(8);
+    put64(bits(i));
+  }
+  return *this;
+}
+
+template <typename Element>
+CopyRows& CopyRows::time_array(std::size_t count, const Element& element) {
+  return eight_byte_array(time_type(), count,
+                          [&](std::size_t i) { return static_cast<std::uint64_t>(postgres_micros(element(i))); });
+}
+
+template <typename Element>
+CopyRows& CopyRows::float8_array(std::size_t count, const Element& element) {
+  return eight_byte_array(float8_type(), count,
+                          [&](std::size_t i) { return std::bit_cast<std::uint64_t>(static_cast<double>(element(i))); });
+}
 
 // Sends `rows` into `columns` of `table` with one binary COPY FROM STDIN.
 // Nothing is sent when there are no rows. Errors are thrown as libpqxx's

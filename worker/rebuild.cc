@@ -128,7 +128,7 @@ RebuildStats rebuild_all(pqxx::connection_base& connection, const LinkSettings& 
   tx.exec(renormalizer ? "LOCK TABLE events_raw IN EXCLUSIVE MODE" : "LOCK TABLE events_raw IN SHARE MODE");
   tx.exec(
       "TRUNCATE changes, pushes, deployment_events, incident_events, service_teams, "
-      "deployment_attempts, deployment_changes, incidents, metrics_daily");
+      "deployment_attempts, deployment_change_sets, incidents, metrics_daily");
   const std::size_t total = tx.exec("SELECT count(*) FROM events_raw")[0][0].as<std::size_t>();
   if (progress) progress(0, total);
   if (renormalizer) {

@@ -23,12 +23,13 @@ namespace {
 
 Millis at(const char* text) { return parse_time(text)->millis; }
 
-const std::vector<std::string> kColumns{"t", "i4", "i8", "f8", "b", "ts", "d", "ta", "ia", "j"};
+const std::vector<std::string> kColumns{"t", "i4", "i8", "f8", "b", "ts", "d", "ta", "ia", "j", "tsa", "fa"};
 
 void create_table(pqxx::transaction_base& tx) {
   tx.exec(
       "CREATE TABLE typed (n serial, t text, i4 integer, i8 bigint, f8 double precision, b boolean, "
-      "ts timestamptz, d date, ta text[], ia integer[], j json, PRIMARY KEY (n))");
+      "ts timestamptz, d date, ta text[], ia integer[], j json, tsa timestamptz[], fa double precision[], "
+      "PRIMARY KEY (n))");
   tx.exec("CREATE UNIQUE INDEX typed_t ON typed (t)");
 }
 
@@ -42,24 +43,32 @@ TEST_CASE("binary COPY: every type the worker writes reads back unchanged", "[pg
 
   const std::string text = "tab\there, new\nline, back\\slash, \"quotes\", 'single', \\N, ünïcødé 🚀";
   const std::string envelope = R"({"id":"x","payload":{"text":"a\tb\\c","n":[1,2.5e300]}})";
+  const std::vector<Millis> times{at("1969-07-20T20:17:40.123Z"), at("2026-11-27T23:59:59.999Z")};
+  const std::vector<std::string> shas{"b", "", "a,\"{"};
+  const std::vector<double> reals{0.1 + 0.2, -1e-300, 2.5e300};
   CopyRows rows;
   rows.text(text).int4(std::numeric_limits<std::int32_t>::min()).int8(std::numeric_limits<std::int64_t>::max())
       .float8(0.1 + 0.2).boolean(true).time(at("1969-07-20T20:17:40.123Z")).date("1999-12-31")
       .text_array({"a", "", "with,comma", "q\"uote", "back\\slash", "{brace}"}).int4_array({-1, 0, 7})
-      .text(envelope);
+      .text(envelope).time_array(times.size(), [&](std::size_t i) { return times[i]; })
+      .float8_array(reals.size(), [&](std::size_t i) { return reals[i]; });
   rows.end_row();
   rows.text_or_null("second").int4(std::numeric_limits<std::int32_t>::max())
       .int8(std::numeric_limits<std::int64_t>::min()).float8(-1e-300).boolean(false)
-      .time(at("2026-11-27T23:59:59.999Z")).date("2026-02-28").text_array({}).int4_array({}).text("[]");
+      .time(at("2026-11-27T23:59:59.999Z")).date("2026-02-28").text_array(shas.size(), [&](std::size_t i) -> const std::string& { return shas[i]; })
+      .int4_array({}).text("[]").time_array(0, [](std::size_t) { return Millis{0}; })
+      .float8_array(0, [](std::size_t) { return 0.0; });
   rows.end_row();
   rows.text("third").null().null().float8(std::optional<double>()).null().time(std::optional<Millis>()).null()
-      .null().null().null();
+      .null().null().null().null().null();
   rows.end_row();
   copy_into(tx, "typed", kColumns, rows);
 
   const auto r = tx.exec(
       "SELECT t, i4, i8, f8, b, (extract(epoch FROM ts) * 1000)::bigint, d::text, ta, ia::text, j::text, "
-      "ta IS NULL, f8 IS NULL FROM typed ORDER BY n");
+      "ta IS NULL, f8 IS NULL, "
+      "(SELECT array_agg((extract(epoch FROM x) * 1000)::bigint ORDER BY o) FROM unnest(tsa) WITH ORDINALITY u(x, o))::text, "
+      "fa[1], fa[2], fa[3], cardinality(fa), cardinality(tsa), tsa IS NULL, fa IS NULL FROM typed ORDER BY n");
   REQUIRE(r.size() == 3);
   CHECK(r[0][0].as<std::string>() == text);
   CHECK(r[0][1].as<long long>() == std::numeric_limits<std::int32_t>::min());
@@ -71,6 +80,11 @@ TEST_CASE("binary COPY: every type the worker writes reads back unchanged", "[pg
   CHECK(r[0][7].as<std::string>() == R"({a,"","with,comma","q\"uote","back\\slash","{brace}"})");
   CHECK(r[0][8].as<std::string>() == "{-1,0,7}");
   CHECK(r[0][9].as<std::string>() == envelope);  // json keeps the text as sent
+  CHECK(r[0][12].as<std::string>() == "{" + std::to_string(times[0]) + "," + std::to_string(times[1]) + "}");
+  CHECK(r[0][13].as<double>() == reals[0]);
+  CHECK(r[0][14].as<double>() == reals[1]);
+  CHECK(r[0][15].as<double>() == reals[2]);
+  CHECK(r[0][16].as<int>() == 3);
 
   CHECK(r[1][0].as<std::string>() == "second");
   CHECK(r[1][1].as<long long>() == std::numeric_limits<std::int32_t>::max());
@@ -79,12 +93,16 @@ TEST_CASE("binary COPY: every type the worker writes reads back unchanged", "[pg
   CHECK_FALSE(r[1][4].as<bool>());
   CHECK(r[1][5].as<long long>() == at("2026-11-27T23:59:59.999Z"));
   CHECK(r[1][6].as<std::string>() == "2026-02-28");
-  CHECK(r[1][7].as<std::string>() == "{}");
+  CHECK(r[1][7].as<std::string>() == R"({b,"","a,\"{"})");
   CHECK(r[1][8].as<std::string>() == "{}");
+  CHECK(r[1][16].as<int>() == 0);
+  CHECK(r[1][17].as<int>() == 0);
 
   for (int column = 1; column <= 9; ++column) CHECK(r[2][column].is_null());
   CHECK(r[2][10].as<bool>());
   CHECK(r[2][11].as<bool>());
+  CHECK(r[2][18].as<bool>());
+  CHECK(r[2][19].as<bool>());
   tx.commit();
 }
 

@@ -186,11 +186,11 @@ TEST_CASE("the collation migration leaves views it does not own, and the columns
   TestDatabase db;
   REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
   // As a database looks before migration 011 with an extension's views in
-  // its public schema and a BI view of its own over deployment_changes.
+  // its public schema and a BI view of its own over incidents.
   db.query(
-      "ALTER TABLE deployment_changes ALTER COLUMN deploy_id TYPE text COLLATE \"default\";"
+      "ALTER TABLE incidents ALTER COLUMN deploy_id TYPE text COLLATE \"default\";"
       "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
-      "CREATE VIEW team_lead_times AS SELECT deploy_id, lead_time_seconds FROM deployment_changes;"
+      "CREATE VIEW team_incidents AS SELECT deploy_id, time_created FROM incidents;"
       "DELETE FROM schema_migrations WHERE version = 11;"
       "SELECT 1");
   if (built_on_our_views) {
@@ -202,16 +202,107 @@ TEST_CASE("the collation migration leaves views it does not own, and the columns
   REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
   CHECK(count(db, "SELECT count(*) FROM schema_migrations WHERE version = 11") == 1);
   CHECK(count(db, "SELECT count(*) FROM information_schema.views WHERE table_name IN "
-                  "('team_lead_times', 'pg_stat_statements', 'deployments', 'dora_summary')") == 4);
+                  "('team_incidents', 'pg_stat_statements', 'deployments', 'dora_summary')") == 4);
   if (built_on_our_views) {
     CHECK(count(db, "SELECT count(*) FROM weekly_board") == 0);
     CHECK(db.scalar("SELECT has_table_privilege('public', 'dora_summary', 'SELECT')") == "t");
   }
   CHECK(db.scalar("SELECT coalesce(collation_name, 'default') FROM information_schema.columns "
-                  "WHERE table_name = 'deployment_changes' AND column_name = 'deploy_id'") == "default");
+                  "WHERE table_name = 'incidents' AND column_name = 'deploy_id'") == "default");
   CHECK(db.scalar("SELECT collation_name FROM information_schema.columns "
-                  "WHERE table_name = 'deployment_changes' AND column_name = 'change_id'") == "C");
-  CHECK(count(db, "SELECT count(*) FROM team_lead_times") == 0);
+                  "WHERE table_name = 'incidents' AND column_name = 'incident_id'") == "C");
+  CHECK(count(db, "SELECT count(*) FROM team_incidents") == 0);
+}
+
+TEST_CASE("migration 013 keeps deployment_changes' rows, and the views, grants and comments built on it", "[worker]") {
+  // A database before migration 013: deployment_changes a table with rows,
+  // a role reading it, a BI view with options, a comment and a grant, views
+  // on top of that one. Or, instead, a materialized view on it, which the
+  // migration cannot carry over: it must stop and change nothing.
+  const bool materialized = GENERATE(false, true);
+  INFO("a materialized view on deployment_changes: " << materialized);
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
+  db.exec(R"sql(
+    DO $$
+    DECLARE summary text := pg_get_viewdef('dora_summary');
+    BEGIN
+      DROP VIEW dora_summary;
+      DROP VIEW deployment_changes;
+      DROP TABLE deployment_change_sets;
+      CREATE TABLE deployment_changes (
+        service text COLLATE "C" NOT NULL, environment text COLLATE "C" NOT NULL,
+        deploy_id text COLLATE "C" NOT NULL, change_id text COLLATE "C" NOT NULL,
+        time_created timestamptz NOT NULL, deployed_at timestamptz NOT NULL,
+        lead_time_seconds double precision NOT NULL,
+        PRIMARY KEY (service, environment, deployed_at, deploy_id, change_id) INCLUDE (lead_time_seconds));
+      EXECUTE 'CREATE VIEW dora_summary AS ' || summary;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fourkeys_test_bi_reader') THEN
+        CREATE ROLE fourkeys_test_bi_reader;
+      END IF;
+    END
+    $$;
+    DELETE FROM schema_migrations WHERE version = 13;
+    INSERT INTO deployment_changes VALUES
+      ('svc', 'production', 'd1', 'bbb', '2026-01-01 10:00Z', '2026-01-01 12:00Z', 7200),
+      ('svc', 'production', 'd1', 'aaa', '2026-01-01 11:00Z', '2026-01-01 12:00Z', 3600),
+      ('svc', 'staging', 'd2', 'ccc', '2026-01-01 11:00Z', '2026-01-02 12:00Z', 90000),
+      ('other', 'production', 'd1', 'aaa', '2026-01-03 11:00Z', '2026-01-03 11:00Z', -5);
+    GRANT SELECT ON deployment_changes TO fourkeys_test_bi_reader;)sql");
+  if (materialized) {
+    db.exec("CREATE MATERIALIZED VIEW lead_board AS SELECT service, avg(lead_time_seconds) FROM deployment_changes "
+            "GROUP BY service");
+  } else {
+    db.exec(R"sql(
+      CREATE VIEW team_lead_times WITH (security_barrier) AS
+        SELECT deploy_id, change_id, lead_time_seconds FROM deployment_changes WHERE environment = 'production';
+      COMMENT ON VIEW team_lead_times IS 'production lead times';
+      COMMENT ON COLUMN team_lead_times.change_id IS 'the commit';
+      GRANT SELECT ON team_lead_times TO fourkeys_test_bi_reader;
+      CREATE VIEW team_lead_count AS SELECT count(*) AS n FROM team_lead_times;
+      CREATE VIEW both_ways AS
+        SELECT t.change_id FROM team_lead_times t JOIN deployment_changes c USING (deploy_id, change_id);)sql");
+  }
+  const std::vector<std::string> rows = {
+      "other|production|d1|aaa|2026-01-03 11:00:00+00|2026-01-03 11:00:00+00|-5",
+      "svc|production|d1|aaa|2026-01-01 11:00:00+00|2026-01-01 12:00:00+00|3600",
+      "svc|production|d1|bbb|2026-01-01 10:00:00+00|2026-01-01 12:00:00+00|7200",
+      "svc|staging|d2|ccc|2026-01-01 11:00:00+00|2026-01-02 12:00:00+00|90000"};
+  const std::string all_rows =
+      "SET TIME ZONE 'UTC'; SELECT service, environment, deploy_id, change_id, time_created, deployed_at, "
+      "lead_time_seconds FROM deployment_changes ORDER BY 1, 2, 3, 4";
+  const int migrated = run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"});
+  CHECK(db.query(all_rows) == rows);
+  if (materialized) {
+    CHECK(migrated != 0);
+    CHECK(count(db, "SELECT count(*) FROM schema_migrations WHERE version = 13") == 0);
+    CHECK(db.scalar("SELECT table_type FROM information_schema.tables WHERE table_name = 'deployment_changes'") ==
+          "BASE TABLE");
+    CHECK(count(db, "SELECT count(*) FROM lead_board") == 2);
+    return;
+  }
+  REQUIRE(migrated == 0);
+  CHECK(count(db, "SELECT count(*) FROM schema_migrations WHERE version = 13") == 1);
+  CHECK(db.scalar("SELECT table_type FROM information_schema.tables WHERE table_name = 'deployment_changes'") ==
+        "VIEW");
+  // One row per deployment, the changes in byte order.
+  CHECK(db.query("SELECT service, deploy_id, change_ids, lead_times_seconds FROM deployment_change_sets "
+                 "ORDER BY 1, 2") ==
+        std::vector<std::string>{"other|d1|{aaa}|{-5}", "svc|d1|{aaa,bbb}|{3600,7200}", "svc|d2|{ccc}|{90000}"});
+  CHECK(db.query("SELECT deploy_id, change_id, lead_time_seconds FROM team_lead_times ORDER BY 2, 3") ==
+        std::vector<std::string>{"d1|aaa|-5", "d1|aaa|3600", "d1|bbb|7200"});
+  CHECK(db.scalar("SELECT n FROM team_lead_count") == "3");
+  // The join matches d1/aaa of both services both ways: 2 x 2, plus bbb.
+  CHECK(db.scalar("SELECT count(*) FROM both_ways") == "5");
+  CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'deployment_changes', 'SELECT')") == "t");
+  CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'team_lead_times', 'SELECT')") == "t");
+  CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'team_lead_count', 'SELECT')") == "f");
+  CHECK(db.scalar("SELECT obj_description('team_lead_times'::regclass, 'pg_class')") == "production lead times");
+  CHECK(db.scalar("SELECT col_description('team_lead_times'::regclass, 2)") == "the commit");
+  CHECK(db.scalar("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'team_lead_times'::regclass") ==
+        "security_barrier=true");
+  CHECK(count(db, "SELECT count(*) FROM dora_summary") == 0);
 }
 
 TEST_CASE("a push, a deployment and an incident end in the metric tables, to the second", "[worker]") {

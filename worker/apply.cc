@@ -157,6 +157,16 @@ bool write_base_rows(pqxx::transaction_base& tx, const std::vector<const Decoded
 }
 
 ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events) {
+  ApplyResult result = store_raw_events(tx, events);
+  write_base_rows(tx, result);
+  return result;
+}
+
+void write_base_rows(pqxx::transaction_base& tx, ApplyResult& result) {
+  result.changes_all_new = write_base_rows(tx, result.stored_events);
+}
+
+ApplyResult store_raw_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events) {
   ApplyResult result;
   if (events.empty()) return result;
 
@@ -188,15 +198,14 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
   raw.complete();
   result.stored = unique.size();
 
-  std::vector<const DecodedEvent*> stored;
   std::set<std::string> services;
+  result.stored_events.reserve(unique.size());
   for (const BatchEvent* e : unique) {
     services.insert(e->event.service);
     ++result.stored_by_kind[e->event.kind];
-    stored.push_back(&e->event);
+    result.stored_events.push_back(&e->event);
     result.added[e->event.service].push_back(&e->event);
   }
-  result.changes_all_new = write_base_rows(tx, stored);
   result.services.assign(services.begin(), services.end());
   return result;
 }

@@ -26,16 +26,28 @@ struct ApplyResult {
   // The new events by service (pointing into the events given), for the
   // materialize stage to extend what it remembers of each service.
   std::map<std::string, std::vector<const DecodedEvent*>> added;
-  // Every change row of `added` was new to `changes` (none replaced an
-  // earlier report of its commit), so the stored history before this batch
-  // is the history read back less `added` (see Materializer::run).
+  // The new events in batch order (pointing into the events given): the
+  // ones whose base rows are written.
+  std::vector<const DecodedEvent*> stored_events;
+  // Set by the base rows' write: every change row of `added` was new to
+  // `changes` (none replaced an earlier report of its commit), so the stored
+  // history before this batch is the history read back less `added` (see
+  // Materializer::run).
   bool changes_all_new = false;
 };
 
-// Writes `events` (any order; duplicates allowed) with a few COPY and
-// INSERT ... SELECT statements, not one round trip per row. Throws pqxx
-// exceptions; the caller owns the transaction and rolls it back on error.
+// Writes `events` (any order; duplicates allowed) and their base rows with a
+// few COPY and INSERT ... SELECT statements, not one round trip per row:
+// store_raw_events() then write_base_rows(). Throws pqxx exceptions; the
+// caller owns the transaction and rolls it back on error.
 ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events);
+
+// The first half of apply_events(): the events new to events_raw, stored
+// there. A pipelined batch writes its base rows later, in the same
+// transaction, with its materialize stage (BatchProcessor::finish): the
+// lane that applies the next batch meanwhile carries only events_raw, and
+// the two lanes take about as long.
+ApplyResult store_raw_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events);
 
 // Writes the base rows (changes, pushes, deployment_events, incident_events,
 // and the services' teams in service_teams)
@@ -43,5 +55,9 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
 // every event during a rebuild.
 // Returns true when every change row was new to `changes`.
 bool write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events);
+
+// The second half of apply_events(): the base rows of `result`'s stored
+// events; sets result.changes_all_new.
+void write_base_rows(pqxx::transaction_base& tx, ApplyResult& result);
 
 }  // namespace fourkeys::worker

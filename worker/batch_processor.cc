@@ -123,7 +123,7 @@ std::unique_ptr<AppliedBatch> BatchProcessor::apply_ahead(std::vector<ConsumedMe
   p.database = busy && busy->parts_->database == &database_ ? ahead_database_ : &database_;
   try {
     p.tx = std::make_unique<pqxx::work>(p.database->get());
-    p.applied = apply_events(*p.tx, p.decoded.events);
+    p.applied = store_raw_events(*p.tx, p.decoded.events);
     p.apply_seconds = seconds_since(last);
   } catch (const std::exception& e) {
     // process() will meet the same trouble, if any, and say what it is.
@@ -140,6 +140,9 @@ std::optional<BatchOutcome> BatchProcessor::finish(AppliedBatch& applied) {
   outcome.seconds.apply = p.apply_seconds;
   outcome.pipelined = true;
   try {
+    auto started = std::chrono::steady_clock::now();
+    write_base_rows(*p.tx, p.applied);
+    outcome.seconds.apply += seconds_since(started);
     materialize_and_commit(*p.tx, p.applied, p.topic, &p.offsets, outcome);
     p.tx.reset();
     return outcome;

@@ -114,7 +114,8 @@ class BatchProcessor {
   // wait for rows this one writes (a redelivered id, a service's team).
   BatchOutcome process(const std::vector<ConsumedMessage>& batch);
 
-  // Pipelining, for a backlog: the next batch's decoding and apply stage run
+  // Pipelining, for a backlog: the next batch's decoding and its events_raw
+  // rows (store_raw_events; its base rows go in with finish()) run
   // on another thread, in a transaction on the connection that `busy` (the
   // applied batch being finished meanwhile, or null) does not hold. Safe to
   // call while finish(*busy) runs: touches neither the cache nor the
@@ -122,7 +123,8 @@ class BatchProcessor {
   bool pipelining() const { return ahead_database_ != nullptr; }
   std::unique_ptr<AppliedBatch> apply_ahead(std::vector<ConsumedMessage> batch, const AppliedBatch* busy);
 
-  // Materializes, stores the offsets and dead letters of, and commits an
+  // Writes the base rows of, materializes, stores the offsets and dead
+  // letters of, and commits an
   // applied batch, after every batch before it committed (so it links from
   // what they wrote). Returns nullopt when that failed for a reason other
   // than Postgres being unavailable, or the batch was not ready(): it is

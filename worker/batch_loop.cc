@@ -100,17 +100,18 @@ void BatchLoop::record_or_redo(const std::optional<BatchOutcome>& outcome,
     return;
   }
   // Stored again from the start, in order. The next batch is rolled back
-  // first: its transaction could hold rows (a redelivered id, a service's
-  // team) that this one's retry would wait for.
+  // first: its transaction could hold rows (a redelivered id) that this
+  // one's retry would wait for.
   if (next) next->roll_back();
   process(applied.messages());
 }
 
 void BatchLoop::finish_with_next(std::unique_ptr<AppliedBatch>& ahead, std::vector<ConsumedMessage> batch,
                                  bool more) {
-  // The next batch is decoded and applied on the other connection while
-  // this one links and writes: Postgres takes the next batch's events_raw
-  // and base rows on one core while the worker links on the other.
+  // The next batch is decoded and its events_raw rows written on the other
+  // connection while this one writes its base rows, links and writes:
+  // Postgres takes one lane's rows on one core while the worker links on
+  // the other.
   std::future<std::unique_ptr<AppliedBatch>> next;
   if (!batch.empty()) {
     next = std::async(std::launch::async, [this, &batch, busy = ahead.get()] {

@@ -55,7 +55,7 @@ class StageUnavailable : public std::runtime_error {
 // linking in memory and writing), for the stage-time metric and profiling.
 struct StageSeconds {
   double decode = 0;
-  double apply = 0;       // events_raw and base rows
+  double apply = 0;       // events_raw and base rows (for a pipelined batch, in two parts)
   double read = 0;        // locks, versions, histories and stored rows
   double link = 0;        // linking and diffing in memory
   double write = 0;       // derived and metric rows
@@ -111,7 +111,7 @@ class BatchProcessor {
 
   // Throws StageUnavailable when Postgres or the dead-letter topic cannot be
   // reached. Requires that no AppliedBatch holds a transaction: it could
-  // wait for rows this one writes (a redelivered id, a service's team).
+  // wait for rows this one writes (a redelivered id).
   BatchOutcome process(const std::vector<ConsumedMessage>& batch);
 
   // Pipelining, for a backlog: the next batch's decoding and its events_raw

@@ -38,7 +38,9 @@ struct MaterializeStats {
   std::size_t services_extended = 0;  // linked forward from what was remembered
   std::size_t states_pruned = 0;      // states that forgot their final rows (ServiceLinker::prune)
   std::size_t pruned_read_again = 0;  // pruned states the batch reached past the cut of (among the loaded)
-  std::size_t rows_written = 0;     // derived and metric rows inserted
+  // Derived and metric rows inserted and deleted; a deployment's changes
+  // count as one row (deployment_change_sets).
+  std::size_t rows_written = 0;
   std::size_t rows_deleted = 0;
   // Where the time went: reading (locks, versions, histories and stored
   // rows), linking and diffing in memory, and writing the rows.

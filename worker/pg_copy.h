@@ -105,7 +105,8 @@ CopyRows& CopyRows::text_array(std::size_t count, const Element& element) {
   for (std::size_t i = 0; i < count; ++i) element_bytes += 4 + std::string_view(element(i)).size();
   begin_array(text_type(), count, element_bytes);
   for (std::size_t i = 0; i < count; ++i) {
-    const std::string_view v(element(i));
+    const auto& value = element(i);  // a temporary lives as long as the reference
+    const std::string_view v(value);
     put32(static_cast<std::uint32_t>(v.size()));
     data_.append(v);
   }
@@ -124,6 +125,8 @@ CopyRows& CopyRows::eight_byte_array(std::uint32_t element_type, std::size_t cou
 
 template <typename Element>
 CopyRows& CopyRows::time_array(std::size_t count, const Element& element) {
+  // Every time checked before the field starts, so a throw leaves no half field.
+  for (std::size_t i = 0; i < count; ++i) postgres_micros(element(i));
   return eight_byte_array(time_type(), count,
                           [&](std::size_t i) { return static_cast<std::uint64_t>(postgres_micros(element(i))); });
 }

@@ -11,15 +11,28 @@
 -- written together and never change one by one, so nothing is lost by
 -- storing them together.
 --
--- Views of anyone's built on deployment_changes (fourkeys' dora_summary, a
--- BI tool's) are made again over the new view from their own definitions,
--- with their owners, privileges, options, comments and triggers; the
--- table's privileges pass to the view. Anything else that depends on the
--- table (a materialized view, a function with a SQL-standard body) stops
--- the migration with Postgres' list of what depends on it, and nothing
--- changes.
+-- Views built on deployment_changes (fourkeys' dora_summary, a BI tool's)
+-- are made again over the new view from their own definitions, with their
+-- owners, privileges, options, comments and triggers; the table's owner and
+-- privileges pass to both the view and the new table (a role that could
+-- write the table can write the sets). The migrating role must own those
+-- views or be a member of their owners' roles. The migration stops, and
+-- nothing changes, with a message saying why, on what it cannot carry over:
+-- a materialized view or rule on the table, a view it may not drop, a
+-- view WITH CHECK OPTION (the new view cannot be written through), or
+-- anything else Postgres names as depending on the table. Column-level
+-- grants, and indexes, triggers or policies someone added to the table,
+-- are not carried over.
+--
+-- Upgrading: stop every older worker first. One still running after this
+-- migration would find deployment_changes no longer a table and send the
+-- events of its batches to the dead-letter topic.
 
-CREATE TABLE deployment_change_sets (
+-- Writers wait until the migration commits: no row is written between the
+-- copy below and the table's drop.
+LOCK TABLE public.deployment_changes IN ACCESS EXCLUSIVE MODE;
+
+CREATE TABLE public.deployment_change_sets (
   service            text COLLATE "C"   NOT NULL,
   environment        text COLLATE "C"   NOT NULL,
   deployed_at        timestamptz        NOT NULL,
@@ -34,12 +47,12 @@ CREATE TABLE deployment_change_sets (
          AND cardinality(lead_times_seconds) = cardinality(change_ids))
 );
 
-INSERT INTO deployment_change_sets
+INSERT INTO public.deployment_change_sets
 SELECT service, environment, deployed_at, deploy_id,
        array_agg(change_id ORDER BY change_id COLLATE "C"),
        array_agg(time_created ORDER BY change_id COLLATE "C"),
        array_agg(lead_time_seconds ORDER BY change_id COLLATE "C")
-FROM deployment_changes
+FROM public.deployment_changes
 GROUP BY service, environment, deployed_at, deploy_id;
 
 DO $$
@@ -66,20 +79,22 @@ BEGIN
     JOIN pg_rewrite r ON r.oid = d.objid
     WHERE r.ev_class <> o.oid
   )
-  SELECT cl.oid, max(o.depth) AS depth, cl.relkind,
+  SELECT cl.oid, o.depth, cl.relkind,
          format('%I.%I', n.nspname, cl.relname) AS name,
          pg_get_viewdef(cl.oid) AS definition,
          pg_get_userbyid(cl.relowner) AS owner,
          cl.relacl AS acl,
          cl.reloptions AS options
-  FROM on_top o
+  FROM (SELECT on_top.oid, max(on_top.depth) AS depth FROM on_top GROUP BY on_top.oid) o
   JOIN pg_class cl ON cl.oid = o.oid
   JOIN pg_namespace n ON n.oid = cl.relnamespace
-  WHERE cl.oid <> 'public.deployment_changes'::regclass
-  GROUP BY cl.oid, n.nspname;
+  WHERE cl.oid <> 'public.deployment_changes'::regclass;
 
-  FOR v IN SELECT * FROM fourkeys_views_013 WHERE relkind <> 'v' LOOP
-    RAISE EXCEPTION 'fourkeys migration 013: % (a materialized view) is built on deployment_changes, which becomes a view; drop it, migrate, and make it again', v.name;
+  FOR v IN SELECT * FROM fourkeys_views_013
+           WHERE relkind <> 'v' OR options::text LIKE '%check_option%' LOOP
+    RAISE EXCEPTION 'fourkeys migration 013: % (%) is built on deployment_changes, which becomes a view it cannot be made again on; drop it, migrate, and make it again',
+      v.name, CASE v.relkind WHEN 'm' THEN 'a materialized view' WHEN 'v' THEN 'a view WITH CHECK OPTION'
+                  ELSE 'a rule of a table' END;
   END LOOP;
 
   CREATE TEMPORARY TABLE fourkeys_view_parts_013 ON COMMIT DROP AS
@@ -98,7 +113,12 @@ BEGIN
   FROM fourkeys_views_013 w JOIN pg_rewrite r ON r.ev_class = w.oid AND r.rulename <> '_RETURN';
 
   FOR v IN SELECT * FROM fourkeys_views_013 ORDER BY depth DESC, oid DESC LOOP
-    EXECUTE format('DROP VIEW %s', v.name);
+    BEGIN
+      EXECUTE format('DROP VIEW %s', v.name);
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE EXCEPTION 'fourkeys migration 013: view % (owned by %) is built on deployment_changes and must be made again over the new view; run the migration as % or a member of that role',
+        v.name, v.owner, v.owner;
+    END;
   END LOOP;
 
   SELECT relacl, relowner INTO table_acl, table_owner FROM pg_class WHERE oid = 'public.deployment_changes'::regclass;
@@ -119,9 +139,13 @@ BEGIN
                   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
            FROM aclexplode(table_acl) a
            WHERE a.grantee <> table_owner LOOP
-    EXECUTE format('GRANT %s ON public.deployment_changes TO %s%s', t.privilege_type, t.grantee,
-                   CASE WHEN t.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    EXECUTE format('GRANT %s ON public.deployment_changes, public.deployment_change_sets TO %s%s',
+                   t.privilege_type, t.grantee, CASE WHEN t.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
   END LOOP;
+  IF table_owner <> (SELECT oid FROM pg_roles WHERE rolname = current_user) THEN
+    EXECUTE format('ALTER TABLE public.deployment_change_sets OWNER TO %I', pg_get_userbyid(table_owner));
+    EXECUTE format('ALTER VIEW public.deployment_changes OWNER TO %I', pg_get_userbyid(table_owner));
+  END IF;
 
   FOR v IN SELECT * FROM fourkeys_views_013 ORDER BY depth, oid LOOP
     EXECUTE format('CREATE VIEW %s%s AS %s', v.name,

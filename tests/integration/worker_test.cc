@@ -217,10 +217,12 @@ TEST_CASE("the collation migration leaves views it does not own, and the columns
 TEST_CASE("migration 013 keeps deployment_changes' rows, and the views, grants and comments built on it", "[worker]") {
   // A database before migration 013: deployment_changes a table with rows,
   // a role reading it, a BI view with options, a comment and a grant, views
-  // on top of that one. Or, instead, a materialized view on it, which the
-  // migration cannot carry over: it must stop and change nothing.
-  const bool materialized = GENERATE(false, true);
-  INFO("a materialized view on deployment_changes: " << materialized);
+  // on top of that one. Or, instead, what the migration cannot carry over
+  // (a materialized view, a view WITH CHECK OPTION): it must stop and
+  // change nothing.
+  const int blocker = GENERATE(0, 1, 2);
+  INFO("0: views it carries over; 1: a materialized view; 2: a view WITH CHECK OPTION: " << blocker);
+  const bool blocked = blocker != 0;
   EmbeddedKafka kafka(true);
   TestDatabase db;
   REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
@@ -250,9 +252,12 @@ TEST_CASE("migration 013 keeps deployment_changes' rows, and the views, grants a
       ('svc', 'staging', 'd2', 'ccc', '2026-01-01 11:00Z', '2026-01-02 12:00Z', 90000),
       ('other', 'production', 'd1', 'aaa', '2026-01-03 11:00Z', '2026-01-03 11:00Z', -5);
     GRANT SELECT ON deployment_changes TO fourkeys_test_bi_reader;)sql");
-  if (materialized) {
+  if (blocker == 1) {
     db.exec("CREATE MATERIALIZED VIEW lead_board AS SELECT service, avg(lead_time_seconds) FROM deployment_changes "
             "GROUP BY service");
+  } else if (blocker == 2) {
+    db.exec("CREATE VIEW lead_board AS SELECT service, deploy_id FROM deployment_changes "
+            "WHERE lead_time_seconds >= 0 WITH CHECK OPTION");
   } else {
     db.exec(R"sql(
       CREATE VIEW team_lead_times WITH (security_barrier) AS
@@ -274,12 +279,12 @@ TEST_CASE("migration 013 keeps deployment_changes' rows, and the views, grants a
       "lead_time_seconds FROM deployment_changes ORDER BY 1, 2, 3, 4";
   const int migrated = run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"});
   CHECK(db.query(all_rows) == rows);
-  if (materialized) {
+  if (blocked) {
     CHECK(migrated != 0);
     CHECK(count(db, "SELECT count(*) FROM schema_migrations WHERE version = 13") == 0);
     CHECK(db.scalar("SELECT table_type FROM information_schema.tables WHERE table_name = 'deployment_changes'") ==
           "BASE TABLE");
-    CHECK(count(db, "SELECT count(*) FROM lead_board") == 2);
+    CHECK(count(db, "SELECT count(*) FROM lead_board") == (blocker == 1 ? 2 : 3));
     return;
   }
   REQUIRE(migrated == 0);
@@ -296,6 +301,7 @@ TEST_CASE("migration 013 keeps deployment_changes' rows, and the views, grants a
   // The join matches d1/aaa of both services both ways: 2 x 2, plus bbb.
   CHECK(db.scalar("SELECT count(*) FROM both_ways") == "5");
   CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'deployment_changes', 'SELECT')") == "t");
+  CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'deployment_change_sets', 'SELECT')") == "t");
   CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'team_lead_times', 'SELECT')") == "t");
   CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'team_lead_count', 'SELECT')") == "f");
   CHECK(db.scalar("SELECT obj_description('team_lead_times'::regclass, 'pg_class')") == "production lead times");

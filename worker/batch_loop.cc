@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "worker/database.h"
+#include "worker/migrations.h"
 
 #include <pqxx/pqxx>
 
@@ -48,8 +49,10 @@ Readiness BatchLoop::readiness() const {
 void BatchLoop::check_database() {
   try {
     pqxx::nontransaction tx(database_.get());
-    tx.exec("SELECT 1");
-    set_state(true, "ok");
+    // Reachable is not enough: a database a newer worker migrated is not
+    // one this worker may write (BatchProcessor stores nothing then).
+    const std::string newer = newer_schema_reason(tx);
+    set_state(newer.empty(), newer.empty() ? "ok" : "postgres: " + newer);
   } catch (const std::exception& e) {
     database_.reset();
     set_state(false, describe_database_error(e));

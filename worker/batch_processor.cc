@@ -4,6 +4,7 @@
 #include "worker/apply.h"
 #include "worker/commit.h"
 #include "worker/database.h"
+#include "worker/migrations.h"
 
 #include <pqxx/pqxx>
 
@@ -16,6 +17,16 @@ namespace fourkeys::worker {
 namespace {
 
 constexpr int kConflictRetries = 5;
+
+// Every batch transaction starts here. A newer worker may have migrated the
+// database while this one ran (an upgrade that did not stop it first);
+// writing on would fail on tables that changed, and a statement that fails
+// sends the batch's events to the dead-letter topic. Instead nothing is
+// stored: the batch is retried from the stored offsets, /readyz says why,
+// and the events wait in Kafka for a worker that knows the schema.
+void require_known_schema(pqxx::transaction_base& tx) {
+  if (std::string reason = newer_schema_reason(tx); !reason.empty()) throw StageUnavailable("postgres: " + reason);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point& last) {
   const auto now = std::chrono::steady_clock::now();
@@ -123,6 +134,7 @@ std::unique_ptr<AppliedBatch> BatchProcessor::apply_ahead(std::vector<ConsumedMe
   p.database = busy && busy->parts_->database == &database_ ? ahead_database_ : &database_;
   try {
     p.tx = std::make_unique<pqxx::work>(p.database->get());
+    require_known_schema(*p.tx);
     p.applied = store_raw_events(*p.tx, p.decoded.events);
     p.apply_seconds = seconds_since(last);
   } catch (const std::exception& e) {
@@ -205,6 +217,7 @@ void BatchProcessor::store(const std::vector<BatchEvent>& events, const std::str
                            const std::map<std::int32_t, std::int64_t>* offsets, BatchOutcome& outcome) {
   auto last = std::chrono::steady_clock::now();
   pqxx::work tx(database_.get());
+  require_known_schema(tx);
   const ApplyResult applied = apply_events(tx, events);
   outcome.seconds.apply += seconds_since(last);
   materialize_and_commit(tx, applied, topic, offsets, outcome);
@@ -249,6 +262,8 @@ BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) 
     for (int attempt = 0;; ++attempt) {
       try {
         store({event}, topic, nullptr, outcome);
+      } catch (const StageUnavailable&) {
+        throw;
       } catch (const std::exception& e) {
         const auto kind = classify_database_error(e);
         if (kind == DatabaseErrorKind::unavailable) unavailable(database_, e);
@@ -262,6 +277,7 @@ BatchOutcome BatchProcessor::process(const std::vector<ConsumedMessage>& batch) 
   }
   try {
     pqxx::work tx(database_.get());
+    require_known_schema(tx);
     store_offsets(tx, topic, offsets);
     dead_letters_.send(outcome.dead_letters);
     tx.commit();

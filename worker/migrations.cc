@@ -31,6 +31,14 @@ struct SessionLock {
 
 }  // namespace
 
+std::string newer_schema_reason(pqxx::transaction_base& tx) {
+  static const int newest_known = bundled_migrations().empty() ? 0 : bundled_migrations().back().version;
+  const int newest = tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
+  if (newest <= newest_known) return {};
+  return "a newer worker migrated the database (schema version " + std::to_string(newest) + ", this worker knows " +
+         std::to_string(newest_known) + "); nothing is stored until this worker is upgraded";
+}
+
 std::vector<int> apply_migrations(pqxx::connection_base& connection) {
   SessionLock lock(connection);
   {

@@ -8,6 +8,7 @@
 
 namespace pqxx {
 class connection_base;
+class transaction_base;
 }
 
 namespace fourkeys::worker {
@@ -28,5 +29,11 @@ const std::vector<Migration>& bundled_migrations();
 // on database errors and std::runtime_error when the database has a version
 // this program does not know (a newer worker migrated it).
 std::vector<int> apply_migrations(pqxx::connection_base& connection);
+
+// Empty when `tx`'s database has no migration newer than this program's;
+// otherwise why this worker must not write to it (a newer worker migrated it
+// while this one ran: its tables may no longer be what this worker writes).
+// Safe to log. One indexed read of schema_migrations.
+std::string newer_schema_reason(pqxx::transaction_base& tx);
 
 }  // namespace fourkeys::worker

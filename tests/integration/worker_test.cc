@@ -660,6 +660,42 @@ TEST_CASE("events that cannot be stored go to the dead-letter topic and the batc
   CHECK(metrics.find("fourkeys_worker_dead_letters_total{stage=\"decode\"} 1") != std::string::npos);
 }
 
+TEST_CASE("a worker whose database a newer worker migrated stores nothing and dead-letters nothing", "[worker]") {
+  // An upgrade that did not stop this worker first: the database now has a
+  // migration this worker does not know, so its tables may not be what it
+  // writes. It must neither write nor send the events to the dead-letter
+  // topic (as a failing statement would), say so on /readyz, and store the
+  // events once the schema is one it knows.
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  WorkerProcess worker(kafka.brokers(), db.url(), {"--batch-wait", "200ms"});
+  REQUIRE(worker.wait_ready(30s));
+  TopicReader dead_letters(kafka.brokers(), "fourkeys.deadletter.v1", TopicReader::Start::end);
+  EnvelopePublisher publisher(kafka.brokers());
+  const std::string svc = "acme/upgrade", c1(40, '1');
+  publisher.publish(svc, push_envelope("github:u1", svc, std::string(40, '0'), c1, {{c1, day_time(2, "10:00:00")}}));
+  REQUIRE(eventually([&] { return all_stored(db, 1); }, 30s));
+
+  db.exec("INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_a_newer_workers.sql')");
+  publisher.publish(svc, deployment_envelope("github:u2", svc, deployed("7", c1, "success", day_time(2, "12:00:00"))));
+  REQUIRE(eventually(
+      [&] {
+        const auto [status, body] = worker.get("/readyz");
+        return status == 503 && body.find("newer worker") != std::string::npos;
+      },
+      30s));
+  std::this_thread::sleep_for(2s);  // retries meanwhile
+  CHECK(count(db, "SELECT count(*) FROM events_raw") == 1);
+  CHECK_FALSE(dead_letters.find([](const ReadMessage&) { return true; }, 1s));
+
+  db.exec("DELETE FROM schema_migrations WHERE version = 9999");
+  REQUIRE(eventually([&] { return all_stored(db, 2); }, 30s));
+  CHECK(db.query("SELECT change_id, lead_time_seconds FROM deployment_changes") ==
+        std::vector<std::string>{c1 + "|7200"});
+  CHECK(worker.wait_ready(30s));
+  CHECK_FALSE(dead_letters.find([](const ReadMessage&) { return true; }, 1s));
+}
+
 TEST_CASE("SIGTERM finishes the current batch and exits cleanly", "[worker]") {
   EmbeddedKafka kafka(true);
   TestDatabase db;

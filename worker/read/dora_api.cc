@@ -108,6 +108,12 @@ std::string where_window(std::string_view alias, std::string_view time_column) {
          std::string(time_column) + " < to_timestamp($4::bigint / 1000.0) ";
 }
 
+// The lead times of the deployments `c` (deployment_change_sets, the table
+// under the deployment_changes view), one row `l` each: only the array the
+// query reads is unpacked, not the shas and commit times the view unpacks too.
+constexpr const char* kLeadTimes =
+    "deployment_change_sets c CROSS JOIN LATERAL unnest(c.lead_times_seconds) AS l(lead_time_seconds)";
+
 constexpr const char* kMillis = "(extract(epoch FROM %s) * 1000)::bigint";
 
 std::string millis_sql(std::string_view column) {
@@ -225,8 +231,8 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
       "FROM deployment_attempts d" + where_window("d", "time_created"),
       service, s.environment, s.from, s.to);
   const auto leads = tx.exec_params1(
-      "SELECT " + distribution_sql("c.lead_time_seconds", "c.lead_time_seconds >= 0") +
-          ", count(*) FILTER (WHERE c.lead_time_seconds < 0) FROM deployment_changes c" +
+      "SELECT " + distribution_sql("l.lead_time_seconds", "l.lead_time_seconds >= 0") +
+          ", count(*) FILTER (WHERE l.lead_time_seconds < 0) FROM " + kLeadTimes +
           where_window("c", "deployed_at"),
       service, s.environment, s.from, s.to);
   const std::string restore = "date_part('epoch', i.time_resolved - i.time_created)";
@@ -277,9 +283,9 @@ std::string read_dora(pqxx::connection_base& connection, const ApiSelection& s) 
   if (!one_service) {
     for (const auto& row : tx.exec_params(
              "SELECT ((c.deployed_at AT TIME ZONE 'UTC')::date - date '1970-01-01')::bigint AS n, "
-             " percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) "
-             "FROM deployment_changes c "
-             "WHERE ($1::text[] IS NULL OR c.service = ANY($1::text[])) AND c.environment = $2 AND c.lead_time_seconds >= 0 "
+             " percentile_cont(0.5) WITHIN GROUP (ORDER BY l.lead_time_seconds) "
+             "FROM " + std::string(kLeadTimes) +
+             " WHERE ($1::text[] IS NULL OR c.service = ANY($1::text[])) AND c.environment = $2 AND l.lead_time_seconds >= 0 "
              "  AND c.deployed_at >= to_timestamp($3::bigint * 86400) AND c.deployed_at < to_timestamp(($4::bigint + 1) * 86400) "
              "GROUP BY 1",
              service, s.environment, first_day, last_day)) {

@@ -98,11 +98,14 @@ SeedFigures read_seed_figures(pqxx::connection_base& connection, const SeedQuery
       "      FROM deployment_attempts d, since "
       "      WHERE d.service = $1 AND d.environment = 'production' AND d.time_created >= since.t "
       "        AND d.status = 'success'), "
-      "l AS (SELECT (round(sum(round(c.lead_time_seconds * 1000)::bigint)::numeric / 1000, 3) / count(*))::text AS mean, "
-      "        percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_seconds) AS median "
-      "      FROM deployment_changes c, since "
+      // Lead times straight from deployment_change_sets (the table under
+      // the deployment_changes view), unpacking only their array.
+      "l AS (SELECT (round(sum(round(l.lead_time_seconds * 1000)::bigint)::numeric / 1000, 3) / count(*))::text AS mean, "
+      "        percentile_cont(0.5) WITHIN GROUP (ORDER BY l.lead_time_seconds) AS median "
+      "      FROM since, deployment_change_sets c "
+      "      CROSS JOIN LATERAL unnest(c.lead_times_seconds) AS l(lead_time_seconds) "
       "      WHERE $3 AND c.service = $1 AND c.environment = 'production' AND c.deployed_at >= since.t "
-      "        AND c.lead_time_seconds >= 0), "
+      "        AND l.lead_time_seconds >= 0), "
       "r AS (SELECT (avg(extract(epoch FROM (i.time_resolved - i.time_created))) / 60)::text AS minutes "
       "      FROM incidents i, since "
       "      WHERE $3 AND i.service = $1 AND i.time_resolved IS NOT NULL AND i.time_created >= since.t) "

@@ -82,6 +82,8 @@ class BatchLoop {
   std::atomic<bool> stopping_{false};
   std::uint64_t rebalances_seen_ = 0;
   double poll_seconds_ = 0;  // waiting for Kafka since the last stored batch
+  bool trim_pending_ = false;  // services were loaded since the heap was last trimmed
+  std::chrono::steady_clock::time_point last_trim_{};
   mutable std::mutex state_mutex_;
   bool database_ok_ = false;
   std::string database_detail_ = "starting";

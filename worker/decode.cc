@@ -3,14 +3,18 @@
 #include "common/json.h"
 #include "common/time.h"
 
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <boost/json/value_stack.hpp>
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
@@ -240,6 +244,145 @@ bool find_nul(const boost::json::value& v, std::string& path) {
   return false;
 }
 
+// ---- the envelope without its body ---------------------------------------------
+
+// Builds the envelope's tree as boost::json::parser does, except for the
+// top-level member "raw": the sender's body, which the schema leaves open and
+// the decode stage never reads, becomes an empty object (or array) in the
+// tree. Its text is still parsed, so it must be JSON with finite numbers; it
+// is about two thirds of an envelope's bytes and most of its keys, which the
+// full tree allocated, copied and validated for nothing.
+class TreeWithoutBody {
+ public:
+  static constexpr std::size_t max_object_size = boost::json::object::max_size();
+  static constexpr std::size_t max_array_size = boost::json::array::max_size();
+  static constexpr std::size_t max_key_size = boost::json::string::max_size();
+  static constexpr std::size_t max_string_size = boost::json::string::max_size();
+  using error_code = boost::system::error_code;
+  using string_view = boost::json::string_view;
+
+  boost::json::value_stack stack;
+
+  void restart(boost::json::storage_ptr storage) {
+    stack.reset(std::move(storage));
+    depth_ = 0;
+    skipping_ = 0;
+    body_next_ = false;
+    key_.clear();
+  }
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) { return begin(); }
+  bool on_array_begin(error_code&) { return begin(); }
+  bool on_object_end(std::size_t n, error_code&) {
+    if (end()) stack.push_object(skipped_ ? 0 : n);
+    return true;
+  }
+  bool on_array_end(std::size_t n, error_code&) {
+    if (end()) stack.push_array(skipped_ ? 0 : n);
+    return true;
+  }
+  bool on_key_part(string_view s, std::size_t, error_code&) {
+    if (skipping_ > 0) return true;
+    if (depth_ == 1) key_.append(s.data(), s.size());
+    stack.push_chars(s);
+    return true;
+  }
+  bool on_key(string_view s, std::size_t, error_code&) {
+    if (skipping_ > 0) return true;
+    if (depth_ == 1) {
+      key_.append(s.data(), s.size());
+      body_next_ = key_ == "raw";
+      key_.clear();
+    }
+    stack.push_key(s);
+    return true;
+  }
+  bool on_string_part(string_view s, std::size_t, error_code&) {
+    if (scalar()) stack.push_chars(s);
+    return true;
+  }
+  bool on_string(string_view s, std::size_t, error_code&) {
+    if (scalar()) stack.push_string(s);
+    return true;
+  }
+  bool on_number_part(string_view, error_code&) { return true; }
+  bool on_int64(std::int64_t i, string_view, error_code&) {
+    if (scalar()) stack.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, string_view, error_code&) {
+    if (scalar()) stack.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, string_view, error_code& ec) {
+    if (!std::isfinite(d)) {  // 1e400: see json::parse()
+      ec = boost::json::error::exponent_overflow;
+      return false;
+    }
+    if (scalar()) stack.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, error_code&) {
+    if (scalar()) stack.push_bool(b);
+    return true;
+  }
+  bool on_null(error_code&) {
+    if (scalar()) stack.push_null();
+    return true;
+  }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+
+ private:
+  bool begin() {
+    if (skipping_ > 0 || body_next_) {
+      body_next_ = false;
+      ++skipping_;
+    } else {
+      ++depth_;
+    }
+    return true;
+  }
+  // True when the container that ends goes into the tree; skipped_ then says
+  // whether it is the body, which goes in empty.
+  bool end() {
+    if (skipping_ > 0) {
+      skipped_ = true;
+      return --skipping_ == 0;
+    }
+    skipped_ = false;
+    --depth_;
+    return true;
+  }
+  // True when a scalar goes into the tree (a scalar body does, as it is).
+  bool scalar() {
+    body_next_ = false;
+    return skipping_ == 0;
+  }
+
+  int depth_ = 0;         // containers open in the tree (1: inside the envelope)
+  int skipping_ = 0;      // containers open inside the body
+  bool skipped_ = false;  // the container just ended was the body
+  bool body_next_ = false;
+  std::string key_;       // an envelope member's name, when it comes in parts
+};
+
+// The envelope's tree without its body (TreeWithoutBody), in `arena`;
+// nullopt when the text is not one JSON value, the caller then parses it
+// whole for the message.
+std::optional<boost::json::value> parse_without_body(std::string_view text, boost::json::storage_ptr arena) {
+  static thread_local boost::json::basic_parser<TreeWithoutBody> parser(json::parse_options(json::Nesting::envelope));
+  parser.reset();
+  parser.handler().restart(std::move(arena));
+  boost::system::error_code ec;
+  const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  json::ParseError error;
+  if (!json::complete_value(text, consumed, ec, error)) return std::nullopt;
+  return parser.handler().stack.release();
+}
+
 // ---- reading the validated envelope -----------------------------------------
 
 // Read only after validation, so the shape is known; still, every accessor
@@ -432,33 +575,51 @@ DecodeResult decode_value(const boost::json::value& value) {
   return e;
 }
 
+// Decodes from the whole tree, body included, saying exactly what is wrong
+// (the JSON error, the path of a U+0000, every schema violation).
+DecodeResult decode_whole(std::string_view text) {
+  json::ParseError parse_error;
+  const auto value = json::parse(text, parse_error, json::Nesting::envelope);
+  if (!value) return DecodeError{not_json(parse_error)};
+
+  if (has_nul_escape(text)) {
+    std::string path = "$";
+    if (!find_nul(*value, path)) path = "a string";
+    return DecodeError{path + " contains U+0000, which Postgres cannot store"};
+  }
+
+  if (!schema_valid(*value)) {
+    const auto violations = schema_violations(*value);
+    std::string reason = "not an envelope (schema event.v1): ";
+    for (std::size_t i = 0; i < violations.size() && i < kReasonViolations; ++i) {
+      if (i > 0) reason += "; ";
+      reason += violations[i];
+    }
+    if (violations.size() > kReasonViolations) {
+      reason += "; and " + std::to_string(violations.size() - kReasonViolations) + " more";
+    }
+    return DecodeError{std::move(reason)};
+  }
+  return decode_value(*value);
+}
+
 }  // namespace
 
 DecodeResult decode_envelope(std::string_view text) {
   try {
-    json::ParseError parse_error;
-    const auto value = json::parse(text, parse_error, json::Nesting::envelope);
-    if (!value) return DecodeError{not_json(parse_error)};
-
-    if (has_nul_escape(text)) {
-      std::string path = "$";
-      if (!find_nul(*value, path)) path = "a string";
-      return DecodeError{path + " contains U+0000, which Postgres cannot store"};
-    }
-
-    if (!schema_valid(*value)) {
-      const auto violations = schema_violations(*value);
-      std::string reason = "not an envelope (schema event.v1): ";
-      for (std::size_t i = 0; i < violations.size() && i < kReasonViolations; ++i) {
-        if (i > 0) reason += "; ";
-        reason += violations[i];
+    // The common case, a good envelope, from the tree without its body, in
+    // an arena on this thread's stack of buffers (it spills to the heap when
+    // the envelope's own members need more). Anything wrong is decoded
+    // again from the whole tree, which says exactly what.
+    alignas(16) static thread_local unsigned char buffer[32 * 1024];
+    boost::json::monotonic_resource arena(buffer, sizeof buffer);
+    if (!has_nul_escape(text)) {
+      if (auto value = parse_without_body(text, &arena); value && schema_valid(*value)) {
+        DecodeResult result = decode_value(*value);
+        if (std::holds_alternative<DecodedEvent>(result)) return result;
       }
-      if (violations.size() > kReasonViolations) {
-        reason += "; and " + std::to_string(violations.size() - kReasonViolations) + " more";
-      }
-      return DecodeError{std::move(reason)};
     }
-    return decode_value(*value);
+    return decode_whole(text);
   } catch (const std::exception& ex) {
     // Not expected (allocation failure, a valijson internal error); the
     // contract is that bad input never throws.

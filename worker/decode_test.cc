@@ -640,6 +640,68 @@ TEST_CASE("decode: U+0000 is refused, an escaped backslash before u0000 is not",
   }
 }
 
+TEST_CASE("decode: the body under raw is checked as JSON but does not shape the rows", "[decode][raw]") {
+  // The decode stage builds the envelope's tree without raw's contents;
+  // these envelopes tell whether it still sees every other member, and
+  // still refuses a body that is not JSON.
+  const auto same_rows = [](const DecodeResult& result) {
+    const DecodedEvent& e = decoded(result);
+    REQUIRE(e.push);
+    CHECK(e.push->commit_shas ==
+          std::vector<std::string>{"2222222222222222222222222222222222222222", "3333333333333333333333333333333333333333"});
+    REQUIRE(e.changes.size() == 2);
+    CHECK(e.changes[0].author == "Ada");
+    CHECK(e.changes[1].title == "Second");
+  };
+  SECTION("a body whose members have the envelope's names") {
+    same_rows(decode_envelope(text_of(
+        push_envelope(), R"({"raw":{"kind":"incident"},"change":5,"id":[],"schema":null,"x":{"raw":1}})")));
+  }
+  SECTION("bodies of every JSON type") {
+    for (const char* raw : {R"([1,[2,{"a":[]}],"s"])", R"("text")", "12.5", "-3", "true", "null", "{}", "[]"}) {
+      INFO(raw);
+      same_rows(decode_envelope(text_of(push_envelope(), raw)));
+    }
+  }
+  SECTION("a deeply nested body within the limit") {
+    std::string raw;
+    for (int i = 0; i < 31; ++i) raw += "{\"a\":[";
+    raw += "1";
+    for (int i = 0; i < 31; ++i) raw += "]}";
+    same_rows(decode_envelope(text_of(push_envelope(), raw)));
+  }
+  SECTION("the member's name written with an escape") {
+    std::string text = text_of(push_envelope());
+    const auto at = text.find("\"raw\":");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 6, "\"r\\u0061w\":");
+    same_rows(decode_envelope(text));
+  }
+  SECTION("a member after the body is still read") {
+    json::ParseError error;
+    auto v = json::parse(text_of(push_envelope(), R"({"deep":{"k":[1,2]}})"), error);
+    REQUIRE(v);
+    boost::json::object reordered;
+    reordered["raw"] = v->as_object()["raw"];
+    for (const auto& kv : v->as_object()) {
+      if (kv.key() != "raw") reordered[kv.key()] = kv.value();
+    }
+    same_rows(decode_envelope(boost::json::serialize(reordered)));
+  }
+  SECTION("a body with a number beyond a double is refused") {
+    CHECK(contains(error_of(decode_envelope(text_of(push_envelope(), R"({"n":[1e400]})"))), "too large"));
+  }
+  SECTION("a body cut short is refused where it ends") {
+    std::string text = text_of(push_envelope(), R"({"a":[1,2)");
+    CHECK(error_of(decode_envelope(text)).rfind("not JSON at byte ", 0) == 0);
+  }
+  SECTION("a member next to raw that the schema does not allow is named") {
+    std::string text = text_of(push_envelope());
+    text.insert(text.find("\"raw\":"), "\"rawx\":{},");
+    CHECK(contains(error_of(decode_envelope(text)), "$.rawx: not allowed"));
+  }
+}
+
 // ---------------------------------------------------------------- mapping rules
 
 TEST_CASE("decode: push rows in commit order; a commit without time gets occurred_at",

@@ -3,6 +3,7 @@
 // refusals (not JSON, schema violations, U+0000, invalid UTF-8) and the
 // mapping rules one at a time.
 #include "worker/decode.h"
+#include "worker/envelope_shape.h"
 
 #include "common/json.h"
 #include "common/time.h"
@@ -389,6 +390,12 @@ TEST_CASE("decode: every envelope published for the shared fixtures", "[decode][
   for (const auto& p : all) {
     INFO(p.fixture);
     CHECK(envelope_schema_errors(p.text).empty());
+    {  // and the written-out rules agree, so real envelopes take the fast path
+      json::ParseError error;
+      const auto tree = json::parse(p.text, error, json::Nesting::envelope);
+      REQUIRE(tree);
+      CHECK(has_envelope_shape(*tree));
+    }
     const DecodeResult result = decode_envelope(p.text);
     const DecodedEvent& d = decoded(result);
     check_common(d, p.envelope);

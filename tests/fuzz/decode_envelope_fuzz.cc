@@ -3,9 +3,13 @@
 // last-resort catch ("cannot decode: ..."), which is there only for
 // allocation failures; a decoded event must have the fields later stages rely
 // on, with only its kind's family filled. The seeds are the envelopes the
-// normalizer targets publish for the shared fixtures (scripts/fuzz).
+// normalizer targets publish for the shared fixtures (scripts/fuzz). Every
+// input that is JSON is also judged by the schema's rules written out
+// (worker/envelope_shape.h) and by valijson: the two must agree.
+#include "common/json.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "worker/decode.h"
+#include "worker/envelope_shape.h"
 
 #include <variant>
 
@@ -13,6 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace fourkeys;
   const std::string_view text = fuzz::as_text(data, size);
   const worker::DecodeResult result = worker::decode_envelope(text);
+  json::ParseError parse_error;
+  if (const auto tree = json::parse(text, parse_error, json::Nesting::envelope)) {
+    const bool by_rules = worker::has_envelope_shape(*tree);
+    const std::string by_schema = worker::envelope_schema_errors(text);
+    fuzz::check(by_rules == by_schema.empty(), "the written-out rules and valijson disagree", text);
+  }
   if (const auto* error = std::get_if<worker::DecodeError>(&result)) {
     fuzz::check(!error->reason.empty(), "a decode error without a reason");
     fuzz::check(error->reason.rfind("cannot decode:", 0) != 0, "the decoder threw", error->reason);

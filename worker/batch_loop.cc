@@ -62,18 +62,8 @@ void BatchLoop::check_database() {
 }
 
 void BatchLoop::record(const BatchOutcome& outcome, double seconds) {
-  // A batch that read services from Postgres built and dropped large
-  // histories; give the freed pages back rather than let the heap keep its
-  // high-water mark. Not after every such batch: trimming returns the pages
-  // the next batch's buffers would reuse, and faulting them in again cost
-  // a tenth of the worker's time under a backlog.
-  if (outcome.materialized.services_loaded > 0) trim_pending_ = true;
-  const auto now = std::chrono::steady_clock::now();
-  if (trim_pending_ && now - last_trim_ >= kTrimInterval) {
-    malloc_trim(0);
-    trim_pending_ = false;
-    last_trim_ = now;
-  }
+  trim_pending_ = true;
+  trim_heap_now_and_then();
   metrics_.batch_done(outcome, seconds);
   consumer_.commit_hint(outcome.next_offsets);
   set_state(true, "ok");
@@ -90,6 +80,19 @@ void BatchLoop::record(const BatchOutcome& outcome, double seconds) {
                               {"write", outcome.seconds.write},
                               {"commit", outcome.seconds.commit}});
   poll_seconds_ = 0;
+}
+
+void BatchLoop::trim_heap_now_and_then() {
+  // Batches build and drop large buffers and histories; the pages they
+  // freed go back to the system, so memory stays flat. Not after every
+  // batch: trimming returns the pages the next batch's buffers would reuse,
+  // and faulting them in again cost a tenth of the worker's time under a
+  // backlog. An idle loop trims what the last batches left.
+  const auto now = std::chrono::steady_clock::now();
+  if (!trim_pending_ || now - last_trim_ < kTrimInterval) return;
+  malloc_trim(0);
+  trim_pending_ = false;
+  last_trim_ = now;
 }
 
 void BatchLoop::process(const std::vector<ConsumedMessage>& batch) {
@@ -191,7 +194,10 @@ void BatchLoop::run() {
       rebalances_seen_ = consumer_.rebalances();
       processor_.forget_services();
     }
-    if (batch.empty() && !ahead) continue;
+    if (batch.empty() && !ahead) {
+      trim_heap_now_and_then();
+      continue;
+    }
     // More messages waiting in Kafka: pipeline this batch with the next.
     const bool more = processor_.pipelining() && !batch.empty() && consumer_.backlog() > 0;
     try {

@@ -62,6 +62,9 @@ class BatchLoop {
   void check_database();
   // A stored batch: metrics, the Kafka commit hint, readiness, a log line.
   void record(const BatchOutcome& outcome, double seconds);
+  // Gives freed heap pages back at most every kTrimInterval, when a batch
+  // ran since the last time.
+  void trim_heap_now_and_then();
   void process(const std::vector<ConsumedMessage>& batch);
   void finish(AppliedBatch& applied);
   // After processor_.finish(applied): records the outcome, or, when it
@@ -82,7 +85,7 @@ class BatchLoop {
   std::atomic<bool> stopping_{false};
   std::uint64_t rebalances_seen_ = 0;
   double poll_seconds_ = 0;  // waiting for Kafka since the last stored batch
-  bool trim_pending_ = false;  // services were loaded since the heap was last trimmed
+  bool trim_pending_ = false;  // a batch ran since the heap was last trimmed
   std::chrono::steady_clock::time_point last_trim_{};
   mutable std::mutex state_mutex_;
   bool database_ok_ = false;

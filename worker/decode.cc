@@ -198,10 +198,11 @@ std::string not_json(const json::ParseError& error) {
 
 // ---- U+0000 -------------------------------------------------------------------
 
-// True when the JSON text, already known to be valid, holds the escape
-// \u0000. In valid JSON a backslash appears only inside strings, as the start
-// of an escape, so stepping over each escape's first two bytes is exact:
-// "\\u0000" is an escaped backslash followed by the letters u0000.
+// True when the JSON text holds the escape \u0000. In valid JSON a
+// backslash appears only inside strings, as the start of an escape, so
+// stepping over each escape's first two bytes is exact: "\\u0000" is an
+// escaped backslash followed by the letters u0000. (On text that is not
+// JSON the answer only picks the path that refuses it.)
 bool has_nul_escape(std::string_view text) {
   const char* p = text.data();
   const char* const end = p + text.size();

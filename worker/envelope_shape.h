@@ -21,7 +21,10 @@ namespace fourkeys::worker {
 
 // True when `envelope` satisfies the schema, with valijson's strong types
 // (an integer is a JSON number parsed as int64; 1.0 is not one). `raw` may
-// hold anything, as the schema allows. Never throws.
+// hold anything, as the schema allows. Strings are compared whole; valijson
+// reads them only up to a NUL, so the two can differ on strings holding
+// U+0000, which the decode stage refuses before either sees them. Never
+// throws.
 bool has_envelope_shape(const boost::json::value& envelope);
 
 }  // namespace fourkeys::worker

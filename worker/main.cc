@@ -134,12 +134,14 @@ int run_rebuild(Database& database, const LinkSettings& link, const std::string&
 
 int main(int argc, char** argv) {
   // A batch's buffers (its messages, COPY data, decoded rows) are a few MB
-  // each, allocated and freed once per batch. Above glibc's default mmap
-  // threshold every one of them was a fresh mapping whose pages faulted in
-  // again each batch; kept in the heap, the next batch reuses them. The heap
-  // is still trimmed now and then (BatchLoop::record), so memory stays flat.
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  // each, allocated and freed once per batch. Above glibc's mmap threshold
+  // each was a fresh mapping whose pages faulted in again every batch; kept
+  // in the heap (32 MiB is the largest threshold glibc takes), the next
+  // batch reuses them. The heap is trimmed every few seconds instead
+  // (BatchLoop), so memory stays flat.
+  if (mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 || mallopt(M_TRIM_THRESHOLD, 128 << 20) != 1) {
+    std::fprintf(stderr, "fourkeys-worker: glibc refused the heap settings; going on with its defaults\n");
+  }
   CLI::App app{"fourkeys-worker: stores DORA events from Kafka in Postgres and keeps the metric tables"};
   std::string database_url = "postgresql://localhost/fourkeys";
   std::string listen = "0.0.0.0:8090";

@@ -17,8 +17,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace fourkeys;
   const std::string_view text = fuzz::as_text(data, size);
   const worker::DecodeResult result = worker::decode_envelope(text);
+  // (Text holding U+0000 never reaches the rules: decode refuses it first.
+  // valijson reads strings only up to a NUL, so the two may differ there.)
   json::ParseError parse_error;
-  if (const auto tree = json::parse(text, parse_error, json::Nesting::envelope)) {
+  const bool has_nul = text.find("\\u0000") != std::string_view::npos;
+  if (const auto tree = has_nul ? std::nullopt : json::parse(text, parse_error, json::Nesting::envelope)) {
     const bool by_rules = worker::has_envelope_shape(*tree);
     const std::string by_schema = worker::envelope_schema_errors(text);
     fuzz::check(by_rules == by_schema.empty(), "the written-out rules and valijson disagree", text);

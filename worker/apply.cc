@@ -19,8 +19,8 @@ const std::vector<std::string> kRawColumns{
     "id", "source", "event_type", "kind", "service", "team", "repository", "environment", "signature",
     "time_created", "received_at", "envelope", "kafka_topic", "kafka_partition", "kafka_offset"};
 
-const std::vector<std::string> kChangeColumns{"service", "change_id", "time_created", "source", "event_type",
-                                              "event_id", "repository", "author", "title"};
+const std::vector<std::string> kReportColumns{"event_id", "service",       "source",  "event_type", "repository",
+                                              "change_ids", "times_created", "authors", "titles"};
 
 void add_raw_row(CopyWriter& writer, const BatchEvent& e) {
   CopyRows& rows = writer.rows();
@@ -57,58 +57,19 @@ void add_base_rows(const DecodedEvent& d, CopyRows& pushes, CopyRows& deployment
   }
 }
 
-// One report per (service, change_id): the earliest (time_created,
-// event_id), which is what the table keeps whatever order reports arrive in.
-std::vector<std::pair<const std::string*, const ChangeRow*>> earliest_changes(
-    const std::vector<const DecodedEvent*>& events) {
-  std::vector<std::pair<const std::string*, const ChangeRow*>> all;
-  for (const DecodedEvent* e : events) {
-    for (const ChangeRow& c : e->changes) all.emplace_back(&e->service, &c);
-  }
-  auto key = [](const std::pair<const std::string*, const ChangeRow*>& r) {
-    return std::tie(*r.first, r.second->change_id, r.second->time_created, r.second->event_id);
-  };
-  std::sort(all.begin(), all.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
-  auto same_change = [](const auto& a, const auto& b) {
-    return *a.first == *b.first && a.second->change_id == b.second->change_id;
-  };
-  all.erase(std::unique(all.begin(), all.end(), same_change), all.end());
-  return all;
-}
-
-// Writes the batch's commits into `changes`. Most commits are new to the
-// table, so they go in by a plain COPY; one the table already has (a commit
-// in a second push, a replay) fails that COPY, and a savepoint takes it back
-// for the upsert that keeps the earliest report. The plain COPY costs about
-// half the upsert's staging table, sort and conflict checks. Returns true
-// when the plain COPY took every row.
-bool write_changes(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
-  CopyRows rows;
-  for (const auto& [service, c] : earliest_changes(events)) {
-    rows.text(*service).text(c->change_id).time(c->time_created).text(c->source).text(c->event_type)
-        .text(c->event_id).text_or_null(c->repository).text_or_null(c->author).text_or_null(c->title);
-    rows.end_row();
-  }
-  if (rows.rows() == 0) return true;
-  tx.exec("SAVEPOINT fourkeys_changes");
-  try {
-    copy_into(tx, "changes", kChangeColumns, rows);
-    tx.exec("RELEASE SAVEPOINT fourkeys_changes");
-    return true;
-  } catch (const pqxx::unique_violation&) {
-    tx.exec("ROLLBACK TO SAVEPOINT fourkeys_changes");
-  }
-  tx.exec("CREATE TEMP TABLE IF NOT EXISTS incoming_changes (LIKE changes) ON COMMIT DELETE ROWS");
-  copy_into(tx, "incoming_changes", kChangeColumns, rows);
-  tx.exec(
-      "INSERT INTO changes SELECT * FROM incoming_changes "
-      "ON CONFLICT (service, change_id) DO UPDATE SET "
-      " time_created = EXCLUDED.time_created, source = EXCLUDED.source, event_type = EXCLUDED.event_type,"
-      " event_id = EXCLUDED.event_id, repository = EXCLUDED.repository, author = EXCLUDED.author,"
-      " title = EXCLUDED.title "
-      "WHERE (EXCLUDED.time_created, EXCLUDED.event_id) < (changes.time_created, changes.event_id)");
-  tx.exec("TRUNCATE incoming_changes");
-  return false;
+// One change_reports row per event that reports changes (a push's commits,
+// a merged request's merge commit), written once with the event: the
+// `changes` view picks each commit's earliest report, so nothing here
+// depends on what the table already holds or on the order reports come in.
+void add_change_report(const DecodedEvent& d, CopyRows& rows) {
+  const std::vector<ChangeRow>& c = d.changes;
+  if (c.empty()) return;
+  rows.text(d.id).text(d.service).text(d.source).text(d.source_event).text_or_null(d.repository)
+      .text_array(c.size(), [&](std::size_t i) -> const std::string& { return c[i].change_id; })
+      .time_array(c.size(), [&](std::size_t i) { return c[i].time_created; })
+      .text_or_null_array(c.size(), [&](std::size_t i) -> const std::string& { return c[i].author; })
+      .text_or_null_array(c.size(), [&](std::size_t i) -> const std::string& { return c[i].title; });
+  rows.end_row();
 }
 
 // The latest team each service was received with; an older event (a
@@ -137,9 +98,12 @@ void write_service_teams(pqxx::transaction_base& tx, const std::vector<const Dec
 
 }  // namespace
 
-bool write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
-  CopyRows pushes, deployments, incidents;
-  for (const DecodedEvent* e : events) add_base_rows(*e, pushes, deployments, incidents);
+void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events) {
+  CopyRows pushes, deployments, incidents, reports;
+  for (const DecodedEvent* e : events) {
+    add_base_rows(*e, pushes, deployments, incidents);
+    add_change_report(*e, reports);
+  }
   copy_into(tx, "pushes",
             {"event_id", "service", "repository", "ref", "before_sha", "after_sha", "commit_shas", "time_created"},
             pushes);
@@ -152,8 +116,8 @@ bool write_base_rows(pqxx::transaction_base& tx, const std::vector<const Decoded
             {"event_id", "service", "source", "event_type", "incident_id", "status", "created_at", "resolved_at",
              "time_created", "root_cause_sha", "severity", "title", "environment"},
             incidents);
+  copy_into(tx, "change_reports", kReportColumns, reports);
   write_service_teams(tx, events);
-  return write_changes(tx, events);
 }
 
 ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events) {
@@ -162,9 +126,7 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
   return result;
 }
 
-void write_base_rows(pqxx::transaction_base& tx, ApplyResult& result) {
-  result.changes_all_new = write_base_rows(tx, result.stored_events);
-}
+void write_base_rows(pqxx::transaction_base& tx, ApplyResult& result) { write_base_rows(tx, result.stored_events); }
 
 ApplyResult store_raw_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events) {
   ApplyResult result;

@@ -29,11 +29,6 @@ struct ApplyResult {
   // The new events in batch order (pointing into the events given): the
   // ones whose base rows are written.
   std::vector<const DecodedEvent*> stored_events;
-  // Set by the base rows' write: every change row of `added` was new to
-  // `changes` (none replaced an earlier report of its commit), so the stored
-  // history before this batch is the history read back less `added` (see
-  // Materializer::run).
-  bool changes_all_new = false;
 };
 
 // Writes `events` (any order; duplicates allowed) and their base rows with a
@@ -49,15 +44,14 @@ ApplyResult apply_events(pqxx::transaction_base& tx, const std::vector<BatchEven
 // the two lanes take about as long.
 ApplyResult store_raw_events(pqxx::transaction_base& tx, const std::vector<BatchEvent>& events);
 
-// Writes the base rows (changes, pushes, deployment_events, incident_events,
-// and the services' teams in service_teams)
-// of events known to be absent from them: the new events of a batch, or
-// every event during a rebuild.
-// Returns true when every change row was new to `changes`.
-bool write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events);
+// Writes the base rows (change_reports, pushes, deployment_events,
+// incident_events, and the services' teams in service_teams) of events
+// known to be absent from them: the new events of a batch, or every event
+// during a rebuild.
+void write_base_rows(pqxx::transaction_base& tx, const std::vector<const DecodedEvent*>& events);
 
 // The second half of apply_events(): the base rows of `result`'s stored
-// events; sets result.changes_all_new.
+// events.
 void write_base_rows(pqxx::transaction_base& tx, ApplyResult& result);
 
 }  // namespace fourkeys::worker

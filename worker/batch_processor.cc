@@ -175,9 +175,7 @@ void BatchProcessor::materialize_and_commit(pqxx::transaction_base& tx, const Ap
                                             BatchOutcome& outcome) {
   try {
     auto last = std::chrono::steady_clock::now();
-    const MaterializeStats stats = materializer_.run(
-        tx, applied.services, applied.added,
-        applied.changes_all_new ? AddedChanges::all_new : AddedChanges::some_replaced);
+    const MaterializeStats stats = materializer_.run(tx, applied.services, applied.added);
     seconds_since(last);
     if (offsets) {
       store_offsets(tx, topic, *offsets);

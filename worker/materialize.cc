@@ -60,12 +60,17 @@ std::vector<ServiceHistory> load_histories(pqxx::transaction_base& tx, const std
   std::map<std::string, ServiceHistory> by_service;
   const std::string list = array_literal(services);
 
+  // Every report of each commit, with its event: the caller takes the
+  // earliest of each (earliest_reports()) once it knows which events count.
   for (const auto& r : tx.exec_params(
-           "SELECT service, change_id, " + ms("time_created") + " FROM changes WHERE service = ANY($1::text[])",
+           "SELECT r.service, r.event_id, c.change_id, " + ms("c.time_created") +
+               " FROM change_reports r CROSS JOIN LATERAL unnest(r.change_ids, r.times_created) "
+               "AS c(change_id, time_created) WHERE r.service = ANY($1::text[])",
            list)) {
     ChangeRow c;
-    c.change_id = r[1].c_str();
-    c.time_created = r[2].as<long long>();
+    c.event_id = r[1].c_str();
+    c.change_id = r[2].c_str();
+    c.time_created = r[3].as<long long>();
     by_service[r[0].c_str()].changes.push_back(std::move(c));
   }
 
@@ -146,19 +151,30 @@ void keep_reports(ServiceHistory& history) {
   std::vector<PushRow>().swap(history.pushes);
 }
 
-// `history` as it was before `added` was written: its pushes and reports
-// less those of `added`'s events, its commits less those `added` brought
-// (each new to the table: AddedChanges::all_new).
+// Of the reports of each commit (load_histories() reads them all), the
+// earliest (time_created, event_id): what the `changes` view shows.
+void earliest_reports(std::vector<ChangeRow>& changes) {
+  std::sort(changes.begin(), changes.end(), [](const ChangeRow& a, const ChangeRow& b) {
+    return std::tie(a.change_id, a.time_created, a.event_id) < std::tie(b.change_id, b.time_created, b.event_id);
+  });
+  changes.erase(std::unique(changes.begin(), changes.end(),
+                            [](const ChangeRow& a, const ChangeRow& b) { return a.change_id == b.change_id; }),
+                changes.end());
+}
+
+// `history` as it was before `added` was written: every row less those of
+// `added`'s events, the earliest report of each commit among the rest.
 ServiceHistory without_added(ServiceHistory history, const ServiceHistory& added) {
-  std::set<std::string> events, shas;
+  std::set<std::string> events;
   for (const PushRow& p : added.pushes) events.insert(p.event_id);
   for (const DeploymentEventRow& d : added.deployment_events) events.insert(d.event_id);
   for (const IncidentEventRow& i : added.incident_events) events.insert(i.event_id);
-  for (const ChangeRow& c : added.changes) shas.insert(c.change_id);
+  for (const ChangeRow& c : added.changes) events.insert(c.event_id);
   std::erase_if(history.pushes, [&](const PushRow& p) { return events.count(p.event_id) > 0; });
   std::erase_if(history.deployment_events, [&](const DeploymentEventRow& d) { return events.count(d.event_id) > 0; });
   std::erase_if(history.incident_events, [&](const IncidentEventRow& i) { return events.count(i.event_id) > 0; });
-  std::erase_if(history.changes, [&](const ChangeRow& c) { return shas.count(c.change_id) > 0; });
+  std::erase_if(history.changes, [&](const ChangeRow& c) { return events.count(c.event_id) > 0; });
+  earliest_reports(history.changes);
   return history;
 }
 
@@ -270,7 +286,6 @@ class Laps {
 // Keys in the order derive_service() and daily_metrics() sort their rows,
 // so two results diff in one merge pass, without building an index.
 auto key_of(const DeploymentRow& d) { return std::tie(d.deployed_at, d.deploy_id); }
-auto key_of(const DeploymentChangeRow& c) { return std::tie(c.deployed_at, c.deploy_id, c.change_id); }
 auto key_of(const IncidentRow& i) { return std::tie(i.source, i.incident_id); }
 auto key_of(const MetricsDay& m) { return std::tie(m.environment, m.day); }
 
@@ -582,114 +597,6 @@ void prune(ServiceState& state, MaterializeStats& stats) {
   state.metrics.shrink_to_fit();
 }
 
-std::optional<double> real_of(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<double>();
-}
-
-void load_derived(pqxx::transaction_base& tx, const std::vector<std::string>& services,
-                  std::map<std::string, std::unique_ptr<StoredRows>>& out) {
-  for (const auto& s : services) out[s] = std::make_unique<StoredRows>();
-  const std::string list = array_literal(services);
-  for (const auto& r : tx.exec_params(
-           "SELECT service, environment, deploy_id, source, status, main_commit, repository, " + ms("time_created") +
-               ", " + ms("started_at") + ", " + ms("commit_timestamp") +
-               ", rollback_flagged, rollback_detected, is_hotfix, caused_incident, change_count "
-               "FROM deployment_attempts WHERE service = ANY($1::text[])",
-           list)) {
-    DeploymentRow d;
-    d.environment = r[1].c_str();
-    d.deploy_id = r[2].c_str();
-    d.source = r[3].c_str();
-    d.status = r[4].c_str();
-    d.main_commit = text_of(r[5]);
-    d.repository = text_of(r[6]);
-    d.deployed_at = r[7].as<long long>();
-    d.started_at = time_of(r[8]);
-    d.commit_time = time_of(r[9]);
-    d.rollback_flagged = r[10].as<bool>();
-    d.rollback_detected = r[11].as<bool>();
-    d.is_hotfix = r[12].as<bool>();
-    d.caused_incident = r[13].as<bool>();
-    d.change_count = r[14].as<int>();
-    out[r[0].c_str()]->derived.deployments.push_back(std::move(d));
-  }
-  for (const auto& r : tx.exec_params(
-           "SELECT service, environment, deploy_id, change_id, " + ms("time_created") + ", " + ms("deployed_at") +
-               ", lead_time_seconds FROM deployment_changes WHERE service = ANY($1::text[])",
-           list)) {
-    DeploymentChangeRow c;
-    c.environment = r[1].c_str();
-    c.deploy_id = r[2].c_str();
-    c.change_id = r[3].c_str();
-    c.commit_time = r[4].as<long long>();
-    c.deployed_at = r[5].as<long long>();
-    c.lead_time_seconds = r[6].as<double>();
-    out[r[0].c_str()]->derived.deployment_changes.push_back(std::move(c));
-  }
-  for (const auto& r : tx.exec_params(
-           "SELECT service, environment, source, incident_id, status, severity, title, root_cause, " +
-               ms("time_created") + ", " + ms("time_acknowledged") + ", " + ms("time_resolved") +
-               ", deploy_id, attribution FROM incidents WHERE service = ANY($1::text[])",
-           list)) {
-    IncidentRow i;
-    i.environment = r[1].c_str();
-    i.source = r[2].c_str();
-    i.incident_id = r[3].c_str();
-    i.status = r[4].c_str();
-    i.severity = text_of(r[5]);
-    i.title = text_of(r[6]);
-    i.root_cause_sha = text_of(r[7]);
-    i.time_created = r[8].as<long long>();
-    i.time_acknowledged = time_of(r[9]);
-    i.time_resolved = time_of(r[10]);
-    i.deploy_id = text_of(r[11]);
-    i.attribution = text_of(r[12]);
-    out[r[0].c_str()]->derived.incidents.push_back(std::move(i));
-  }
-  for (const auto& r : tx.exec_params(
-           "SELECT service, environment, day::text, deployments, failed_deployments, rework_deployments, rollbacks, "
-           "hotfixes, unsuccessful_attempts, changes_deployed, lead_time_count, lead_time_sum_seconds, "
-           "lead_time_median_seconds, lead_time_p90_seconds, negative_lead_times, incidents_opened, "
-           "incidents_resolved, restore_sum_seconds, restore_median_seconds, restore_p90_seconds, "
-           "lead_time_buckets::text FROM metrics_daily WHERE service = ANY($1::text[])",
-           list)) {
-    MetricsDay m;
-    m.environment = r[1].c_str();
-    m.day = r[2].c_str();
-    m.deployments = r[3].as<int>();
-    m.failed_deployments = r[4].as<int>();
-    m.rework_deployments = r[5].as<int>();
-    m.rollbacks = r[6].as<int>();
-    m.hotfixes = r[7].as<int>();
-    m.unsuccessful_attempts = r[8].as<int>();
-    m.changes_deployed = r[9].as<int>();
-    m.lead_time_count = r[10].as<int>();
-    m.lead_time_sum_seconds = r[11].as<double>();
-    m.lead_time_median_seconds = real_of(r[12]);
-    m.lead_time_p90_seconds = real_of(r[13]);
-    m.negative_lead_times = r[14].as<int>();
-    m.incidents_opened = r[15].as<int>();
-    m.incidents_resolved = r[16].as<int>();
-    m.restore_sum_seconds = r[17].as<double>();
-    m.restore_median_seconds = real_of(r[18]);
-    m.restore_p90_seconds = real_of(r[19]);
-    m.lead_time_buckets.clear();
-    for (const std::string& n : parse_text_array(r[20].c_str())) m.lead_time_buckets.push_back(std::stoi(n));
-    out[r[0].c_str()]->metrics.push_back(std::move(m));
-  }
-  for (auto& [service, rows] : out) {
-    auto& d = rows->derived;
-    std::sort(d.deployments.begin(), d.deployments.end(),
-              [](const DeploymentRow& a, const DeploymentRow& b) { return key_of(a) < key_of(b); });
-    std::sort(d.deployment_changes.begin(), d.deployment_changes.end(),
-              [](const DeploymentChangeRow& a, const DeploymentChangeRow& b) { return key_of(a) < key_of(b); });
-    std::sort(d.incidents.begin(), d.incidents.end(),
-              [](const IncidentRow& a, const IncidentRow& b) { return key_of(a) < key_of(b); });
-    std::sort(rows->metrics.begin(), rows->metrics.end(),
-              [](const MetricsDay& a, const MetricsDay& b) { return key_of(a) < key_of(b); });
-  }
-}
 
 }  // namespace
 
@@ -732,7 +639,7 @@ Materializer::Materializer(LinkSettings settings, ServiceCache* cache) : setting
 
 MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector<std::string>& services,
                                    const std::map<std::string, std::vector<const DecodedEvent*>>& added,
-                                   AddedChanges added_changes, ServiceLocks locks) {
+                                   ServiceLocks locks) {
   MaterializeStats stats;
   if (services.empty()) return stats;
   Laps laps;
@@ -798,9 +705,10 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
     std::vector<ServiceHistory> loaded = load_histories(tx, chunk);
     laps.to(stats.read_seconds);
     if (!cache_) {
-      for (const ServiceHistory& history : loaded) {
+      for (ServiceHistory& history : loaded) {
         // A rebuild: every row is written anew, after the service's rows
         // are deleted.
+        earliest_reports(history.changes);
         const DerivedService derived = derive_service(history, settings_);
         writes.replace_all.push_back(history.service);
         diff_all(history.service, StoredRows{}, derived, daily_metrics(derived), writes, stats);
@@ -808,42 +716,19 @@ MaterializeStats Materializer::run(pqxx::transaction_base& tx, const std::vector
       laps.to(stats.link_seconds);
       continue;
     }
-    std::vector<std::unique_ptr<ServiceState>> fresh;
     for (ServiceHistory& history : loaded) {
+      // The history before this batch, whose rows the database holds
+      // (every report is kept by its event, so it is exact): link this
+      // batch's rows forward from it, as from a cached state.
       auto state = std::make_unique<ServiceState>();
       state->linker = std::make_unique<ServiceLinker>(settings_);
-      if (added_changes == AddedChanges::all_new) {
-        // The history before this batch, whose rows the database holds: link
-        // this batch's rows forward from it, as from a cached state.
-        const std::string service = history.service;
-        ServiceHistory new_rows = rows_of_service(added, service);
-        state->history = without_added(std::move(history), new_rows);
-        state->derived = state->linker->derive(state->history);
-        state->metrics = daily_metrics(state->derived);
-        keep_reports(state->history);
-        link_forward(service, *state, new_rows, writes, stats);
-        keep(service, std::move(state), kept_bytes, stats);
-        continue;
-      }
-      // Derive the whole history (this batch's rows are in it) and write
-      // only what differs from the rows the database holds.
-      state->history = std::move(history);
+      const std::string service = history.service;
+      ServiceHistory new_rows = rows_of_service(added, service);
+      state->history = without_added(std::move(history), new_rows);
       state->derived = state->linker->derive(state->history);
       state->metrics = daily_metrics(state->derived);
       keep_reports(state->history);
-      fresh.push_back(std::move(state));
-    }
-    laps.to(stats.link_seconds);
-    if (fresh.empty()) continue;
-    std::vector<std::string> fresh_services;
-    for (const auto& state : fresh) fresh_services.push_back(state->history.service);
-    std::map<std::string, std::unique_ptr<StoredRows>> stored;
-    load_derived(tx, fresh_services, stored);
-    laps.to(stats.read_seconds);
-    for (std::unique_ptr<ServiceState>& state : fresh) {
-      const std::string service = state->history.service;
-      diff_all(service, *stored.at(service), state->derived, state->metrics, writes, stats);
-      stored.erase(service);
+      link_forward(service, *state, new_rows, writes, stats);
       keep(service, std::move(state), kept_bytes, stats);
     }
     laps.to(stats.link_seconds);

@@ -51,10 +51,6 @@ struct MaterializeStats {
 
 enum class ServiceLocks { take, held_elsewhere };
 
-// How the batch's change rows went into `changes`: each new to the table,
-// or some replacing an earlier report of their commit (ApplyResult).
-enum class AddedChanges { all_new, some_replaced };
-
 class Materializer {
  public:
   // `cache` may be null (every service is read from Postgres and its rows
@@ -65,15 +61,15 @@ class Materializer {
   // wrote, by service. `held_elsewhere`: the caller already excludes
   // concurrent writers (the rebuild holds a table lock).
   //
-  // A service the cache does not hold is read from Postgres. With
-  // `all_new`, the history before this batch is what was read less `added`,
-  // and the rows stored for it are derive_service() of that (every writer
-  // keeps them so): the state derived from it is linked forward like a
-  // cached one, and the stored rows are not read. Otherwise they are read
-  // and diffed against.
+  // A service the cache does not hold is read from Postgres. The history
+  // before this batch is what was read less `added`'s events (every report
+  // is kept by its event), and the rows stored for it are derive_service()
+  // of that (every writer keeps them so): the state derived from it is
+  // linked forward like a cached one, and the stored rows are not read.
+  // Without a cache (the rebuild) the whole history is derived and every
+  // row written anew.
   MaterializeStats run(pqxx::transaction_base& tx, const std::vector<std::string>& services,
                        const std::map<std::string, std::vector<const DecodedEvent*>>& added,
-                       AddedChanges added_changes = AddedChanges::some_replaced,
                        ServiceLocks locks = ServiceLocks::take);
 
   // Call after the transaction committed: the states run() wrote go into the

@@ -186,7 +186,8 @@ CopyRows& CopyRows::date(std::string_view text) {
   return *this;
 }
 
-void CopyRows::begin_array(std::uint32_t element_type, std::size_t count, std::size_t element_bytes) {
+void CopyRows::begin_array(std::uint32_t element_type, std::size_t count, std::size_t element_bytes,
+                           bool has_nulls) {
   // Dimensions, a has-nulls flag, the element type, then each dimension's
   // length and lower bound; an empty array has no dimensions.
   const std::size_t bytes = (count == 0 ? 12 : 20) + element_bytes;
@@ -194,7 +195,7 @@ void CopyRows::begin_array(std::uint32_t element_type, std::size_t count, std::s
   begin_field();
   put32(static_cast<std::uint32_t>(bytes));
   put32(count == 0 ? 0 : 1);
-  put32(0);
+  put32(has_nulls ? 1 : 0);
   put32(element_type);
   if (count == 0) return;
   put32(static_cast<std::uint32_t>(count));

@@ -64,6 +64,9 @@ class CopyRows {
   // timestamptz[] (Millis; throws as time() does) and float8[] (double).
   template <typename Element>
   CopyRows& text_array(std::size_t count, const Element& element);
+  // text[] whose empty elements are NULL (the envelope's "not said").
+  template <typename Element>
+  CopyRows& text_or_null_array(std::size_t count, const Element& element);
   template <typename Element>
   CopyRows& time_array(std::size_t count, const Element& element);
   template <typename Element>
@@ -79,7 +82,8 @@ class CopyRows {
   void begin_field();
   // One-dimensional array field: its length, header and dimension; the
   // caller appends `count` elements taking `element_bytes` together.
-  void begin_array(std::uint32_t element_type, std::size_t count, std::size_t element_bytes);
+  void begin_array(std::uint32_t element_type, std::size_t count, std::size_t element_bytes,
+                   bool has_nulls = false);
   // An array of `count` eight-byte elements, bits(i) giving the i-th.
   template <typename Bits>
   CopyRows& eight_byte_array(std::uint32_t element_type, std::size_t count, const Bits& bits);
@@ -107,6 +111,29 @@ CopyRows& CopyRows::text_array(std::size_t count, const Element& element) {
   for (std::size_t i = 0; i < count; ++i) {
     const auto& value = element(i);  // a temporary lives as long as the reference
     const std::string_view v(value);
+    put32(static_cast<std::uint32_t>(v.size()));
+    data_.append(v);
+  }
+  return *this;
+}
+
+template <typename Element>
+CopyRows& CopyRows::text_or_null_array(std::size_t count, const Element& element) {
+  std::size_t element_bytes = 0;
+  bool has_nulls = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t size = std::string_view(element(i)).size();
+    element_bytes += 4 + size;
+    has_nulls = has_nulls || size == 0;
+  }
+  begin_array(text_type(), count, element_bytes, has_nulls);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& value = element(i);  // a temporary lives as long as the reference
+    const std::string_view v(value);
+    if (v.empty()) {
+      put32(0xFFFF'FFFF);  // length -1
+      continue;
+    }
     put32(static_cast<std::uint32_t>(v.size()));
     data_.append(v);
   }

@@ -127,7 +127,7 @@ RebuildStats rebuild_all(pqxx::connection_base& connection, const LinkSettings& 
   // EXCLUSIVE, which still lets them read.
   tx.exec(renormalizer ? "LOCK TABLE events_raw IN EXCLUSIVE MODE" : "LOCK TABLE events_raw IN SHARE MODE");
   tx.exec(
-      "TRUNCATE changes, pushes, deployment_events, incident_events, service_teams, "
+      "TRUNCATE change_reports, pushes, deployment_events, incident_events, service_teams, "
       "deployment_attempts, deployment_change_sets, incidents, metrics_daily");
   const std::size_t total = tx.exec("SELECT count(*) FROM events_raw")[0][0].as<std::size_t>();
   if (progress) progress(0, total);
@@ -145,7 +145,7 @@ RebuildStats rebuild_all(pqxx::connection_base& connection, const LinkSettings& 
   for (std::size_t i = 0; i < services.size(); i += kServiceChunk) {
     std::vector<std::string> chunk(services.begin() + static_cast<std::ptrdiff_t>(i),
                                    services.begin() + static_cast<std::ptrdiff_t>(std::min(i + kServiceChunk, services.size())));
-    materializer.run(tx, chunk, {}, AddedChanges::some_replaced, ServiceLocks::held_elsewhere);
+    materializer.run(tx, chunk, {}, ServiceLocks::held_elsewhere);
   }
   stats.services = services.size();
   tx.commit();

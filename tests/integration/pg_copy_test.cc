@@ -1,6 +1,6 @@
 // The worker's binary COPY against a real Postgres: every field type it
 // writes reads back as the value it was given, a duplicate key comes back as
-// pqxx::unique_violation (the changes upsert relies on it), and a COPY left
+// pqxx::unique_violation, and a COPY left
 // unfinished by an exception leaves a connection that can roll back and go
 // on.
 
@@ -104,6 +104,33 @@ TEST_CASE("binary COPY: every type the worker writes reads back unchanged", "[pg
   CHECK(r[2][18].as<bool>());
   CHECK(r[2][19].as<bool>());
   tx.commit();
+}
+
+TEST_CASE("binary COPY: a text array's empty elements are NULL with text_or_null_array", "[pg]") {
+  TestDatabase db;
+  pqxx::connection c(db.url());
+  pqxx::work tx(c);
+  create_table(tx);
+  const std::vector<std::string> some{"Ada", "", "q\"uote, {x}"}, none{"a", "b"};
+  CopyRows rows;
+  rows.text("some").text_or_null_array(some.size(), [&](std::size_t i) -> const std::string& { return some[i]; });
+  rows.end_row();
+  rows.text("none").text_or_null_array(none.size(), [&](std::size_t i) -> const std::string& { return none[i]; });
+  rows.end_row();
+  rows.text("all").text_or_null_array(2, [](std::size_t) { return std::string(); });
+  rows.end_row();
+  rows.text("empty").text_or_null_array(0, [](std::size_t) { return std::string(); });
+  rows.end_row();
+  copy_into(tx, "typed", {"t", "ta"}, rows);
+  const auto r = tx.exec("SELECT ta::text, ta[2] IS NULL, cardinality(ta) FROM typed ORDER BY n");
+  CHECK(r[0][0].as<std::string>() == R"({Ada,NULL,"q\"uote, {x}"})");
+  CHECK(r[0][1].as<bool>());
+  CHECK(r[1][0].as<std::string>() == "{a,b}");
+  CHECK_FALSE(r[1][1].as<bool>());
+  CHECK(r[2][0].as<std::string>() == "{NULL,NULL}");
+  CHECK(r[2][2].as<int>() == 2);
+  CHECK(r[3][0].as<std::string>() == "{}");
+  CHECK(r[3][2].as<int>() == 0);
 }
 
 TEST_CASE("binary COPY: a streamed COPY of many chunks stores every row once", "[pg]") {

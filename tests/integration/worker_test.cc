@@ -311,6 +311,84 @@ TEST_CASE("migration 013 keeps deployment_changes' rows, and the views, grants a
   CHECK(count(db, "SELECT count(*) FROM dora_summary") == 0);
 }
 
+TEST_CASE("migration 014 keeps changes' rows and what was built on it; the view shows each commit's earliest report",
+          "[worker]") {
+  // A database before migration 014: changes a table with rows (two of one
+  // push, a merge commit without author or title), a role reading it, a BI
+  // view with a comment. Or a materialized view on it instead, which the
+  // migration cannot carry over: it must stop and change nothing.
+  const bool blocked = GENERATE(false, true);
+  INFO("a materialized view on changes: " << blocked);
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
+  db.exec(R"sql(
+    DROP VIEW changes;
+    DROP TABLE change_reports;
+    CREATE TABLE changes (
+      service text COLLATE "C" NOT NULL, change_id text COLLATE "C" NOT NULL, time_created timestamptz NOT NULL,
+      source text COLLATE "C" NOT NULL, event_type text COLLATE "C" NOT NULL, event_id text COLLATE "C" NOT NULL,
+      repository text COLLATE "C", author text COLLATE "C", title text COLLATE "C",
+      PRIMARY KEY (service, change_id) INCLUDE (time_created));
+    DELETE FROM schema_migrations WHERE version = 14;
+    INSERT INTO changes VALUES
+      ('svc', 'bbb', '2026-01-01 10:00Z', 'github', 'push', 'github:p1', 'acme/svc', 'Ada', 'second'),
+      ('svc', 'aaa', '2026-01-01 09:00Z', 'github', 'push', 'github:p1', 'acme/svc', 'Ada', 'first'),
+      ('other', 'ccc', '2026-01-02 11:00Z', 'gitlab', 'merge_request', 'gitlab:m1', NULL, NULL, NULL);
+    DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fourkeys_test_bi_reader') THEN
+        CREATE ROLE fourkeys_test_bi_reader;
+      END IF;
+    END $$;
+    GRANT SELECT ON changes TO fourkeys_test_bi_reader;)sql");
+  if (blocked) {
+    db.exec("CREATE MATERIALIZED VIEW commit_board AS SELECT service, count(*) FROM changes GROUP BY service");
+  } else {
+    db.exec("CREATE VIEW commit_board AS SELECT service, change_id, author FROM changes WHERE source = 'github';"
+            "COMMENT ON VIEW commit_board IS 'commits by author';");
+  }
+  const std::vector<std::string> rows = {
+      "other|ccc|2026-01-02 11:00:00+00|gitlab|merge_request|gitlab:m1|NULL|NULL|NULL",
+      "svc|aaa|2026-01-01 09:00:00+00|github|push|github:p1|acme/svc|Ada|first",
+      "svc|bbb|2026-01-01 10:00:00+00|github|push|github:p1|acme/svc|Ada|second"};
+  const std::string all_rows =
+      "SET TIME ZONE 'UTC'; SELECT service, change_id, time_created, source, event_type, event_id, repository, "
+      "author, title FROM changes ORDER BY 1, 2";
+  const int migrated = run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"});
+  CHECK(db.query(all_rows) == rows);
+  if (blocked) {
+    CHECK(migrated != 0);
+    CHECK(count(db, "SELECT count(*) FROM schema_migrations WHERE version = 14") == 0);
+    CHECK(db.scalar("SELECT table_type FROM information_schema.tables WHERE table_name = 'changes'") == "BASE TABLE");
+    CHECK(count(db, "SELECT count(*) FROM commit_board") == 2);
+    return;
+  }
+  REQUIRE(migrated == 0);
+  CHECK(db.scalar("SELECT table_type FROM information_schema.tables WHERE table_name = 'changes'") == "VIEW");
+  // One report per event, its commits in byte order.
+  CHECK(db.query("SELECT event_id, service, change_ids, authors, titles FROM change_reports ORDER BY 1") ==
+        std::vector<std::string>{"github:p1|svc|{aaa,bbb}|{Ada,Ada}|{first,second}",
+                                 "gitlab:m1|other|{ccc}|{NULL}|{NULL}"});
+  CHECK(db.query("SELECT change_id, author FROM commit_board ORDER BY 1") ==
+        std::vector<std::string>{"aaa|Ada", "bbb|Ada"});
+  CHECK(db.scalar("SELECT obj_description('commit_board'::regclass, 'pg_class')") == "commits by author");
+  CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'changes', 'SELECT')") == "t");
+  CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'change_reports', 'SELECT')") == "t");
+  // Later reports of a commit: an earlier one takes its place whatever
+  // order they come in, a later one (or a tie lost on event id) does not.
+  db.exec(R"sql(
+    INSERT INTO change_reports VALUES
+      ('github:p3', 'svc', 'github', 'push', 'acme/svc', '{bbb,ddd}',
+       '{2026-01-01 08:00Z,2026-01-03 08:00Z}', '{Bo,NULL}', '{again,new}'),
+      ('github:p0', 'svc', 'github', 'push', 'acme/svc', '{aaa}', '{2026-01-01 09:00Z}', '{Cy}', '{tie}'),
+      ('github:p9', 'svc', 'github', 'push', 'acme/svc', '{aaa}', '{2026-01-05 09:00Z}', '{Di}', '{late}'))sql");
+  CHECK(db.query("SET TIME ZONE 'UTC'; SELECT change_id, time_created, event_id, author, title FROM changes "
+                 "WHERE service = 'svc' ORDER BY 1") ==
+        std::vector<std::string>{"aaa|2026-01-01 09:00:00+00|github:p0|Cy|tie",
+                                 "bbb|2026-01-01 08:00:00+00|github:p3|Bo|again",
+                                 "ddd|2026-01-03 08:00:00+00|github:p3|NULL|new"});
+}
+
 TEST_CASE("a push, a deployment and an incident end in the metric tables, to the second", "[worker]") {
   EmbeddedKafka kafka(true);
   TestDatabase db;

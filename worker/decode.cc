@@ -630,6 +630,14 @@ DecodeResult decode_envelope(std::string_view text) {
   }
 }
 
+DecodeResult decode_envelope_whole(std::string_view text) {
+  try {
+    return decode_whole(text);
+  } catch (const std::exception& ex) {
+    return DecodeError{std::string("cannot decode: ") + ex.what()};
+  }
+}
+
 std::string envelope_schema_errors(std::string_view text) {
   json::ParseError parse_error;
   const auto value = json::parse(text, parse_error, json::Nesting::envelope);

@@ -22,6 +22,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -382,6 +383,42 @@ std::string edited(const Envelope& e, const std::function<void(boost::json::obje
 
 }  // namespace
 
+// Every field of a decoded event, as text: two decodings compare whole.
+std::string describe(const DecodedEvent& e) {
+  std::ostringstream o;
+  const auto t = [](const std::optional<Millis>& m) { return m ? std::to_string(*m) : std::string("-"); };
+  const auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += s + ",";
+    return out;
+  };
+  o << e.id << '|' << e.source << '|' << e.source_event << '|' << e.kind << '|' << e.service << '|' << e.team << '|'
+    << e.repository << '|' << e.signature << '|' << e.occurred_at << '|' << e.received_at << '|' << e.environment;
+  if (e.push) {
+    const PushRow& p = *e.push;
+    o << "\npush " << p.event_id << '|' << p.repository << '|' << p.ref << '|' << p.before << '|' << p.after << '|'
+      << list(p.commit_shas) << '|' << p.time_created;
+  }
+  for (const ChangeRow& c : e.changes) {
+    o << "\nchange " << c.change_id << '|' << c.time_created << '|' << c.source << '|' << c.event_type << '|'
+      << c.event_id << '|' << c.repository << '|' << c.author << '|' << c.title;
+  }
+  if (e.deployment) {
+    const DeploymentEventRow& d = *e.deployment;
+    o << "\ndeployment " << d.event_id << '|' << d.source << '|' << d.event_type << '|' << d.environment << '|'
+      << d.deploy_id << '|' << d.sha << '|' << d.status << '|' << t(d.started_at) << '|' << t(d.finished_at) << '|'
+      << d.time_created << '|' << d.is_rollback << d.is_hotfix << '|' << list(d.additional_shas) << '|'
+      << t(d.commit_time) << '|' << d.repository;
+  }
+  if (e.incident) {
+    const IncidentEventRow& i = *e.incident;
+    o << "\nincident " << i.event_id << '|' << i.source << '|' << i.event_type << '|' << i.incident_id << '|'
+      << i.status << '|' << t(i.created_at) << '|' << t(i.resolved_at) << '|' << i.time_created << '|'
+      << i.root_cause_sha << '|' << i.severity << '|' << i.title << '|' << i.environment;
+  }
+  return o.str();
+}
+
 // ---------------------------------------------------------------- every fixture
 
 TEST_CASE("decode: every envelope published for the shared fixtures", "[decode][fixtures]") {
@@ -398,6 +435,7 @@ TEST_CASE("decode: every envelope published for the shared fixtures", "[decode][
     }
     const DecodeResult result = decode_envelope(p.text);
     const DecodedEvent& d = decoded(result);
+    CHECK(describe(d) == describe(decoded(decode_envelope_whole(p.text))));
     check_common(d, p.envelope);
     switch (p.envelope.kind) {
       case Kind::change:

@@ -42,8 +42,8 @@ struct MaterializeStats {
   // count as one row (deployment_change_sets).
   std::size_t rows_written = 0;
   std::size_t rows_deleted = 0;
-  // Where the time went: reading (locks, versions, histories and stored
-  // rows), linking and diffing in memory, and writing the rows.
+  // Where the time went: reading (locks, versions, histories), linking and
+  // diffing in memory, and writing the rows.
   double read_seconds = 0;
   double link_seconds = 0;
   double write_seconds = 0;

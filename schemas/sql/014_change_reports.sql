@@ -1,21 +1,32 @@
 -- changes becomes a view over change_reports, which holds one row per
 -- event that reported changes (a push's commits, a merged pull or merge
--- request's merge commit) with its commits in three parallel arrays (sha,
--- commit time, author, title, in the order of the shas).
+-- request's merge commit) with its commits in four parallel arrays (sha,
+-- commit time, author, title; in the event's order, in byte order for the
+-- rows this migration carries over).
 --
 -- Why: the worker wrote about six changes rows per event, each a heap tuple
 -- and a primary-key entry, and after events_raw that COPY was the largest
 -- part of Postgres' work per batch (bench/RESULTS.md, "Worker notes"). A
 -- report is written once, with the event, and never changes. Readers see
 -- the same columns as before, one row per (service, change_id) with the
--- earliest report of it (time_created, then event_id), through the view;
--- the table keeps every report, so no report is thrown away on the way in,
--- whatever order reports arrive in.
+-- earliest report of it (time_created, then event_id, then its place in the
+-- event), through the view; from now on every report is kept, so none is
+-- thrown away on the way in, whatever order reports arrive in (the rows
+-- carried over are the earliest reports the table had kept; --rebuild
+-- restores the others from events_raw, which changes nothing the view or
+-- the metrics show).
+--
+-- The view filters by service through the table's service index; other
+-- filters (a time range, a commit, a join on service and change_id) read
+-- every report of the services they reach.
 --
 -- Views built on changes are made again over the new view, and the table's
 -- owner and privileges pass to the view and the new table, as migration 013
--- does for deployment_changes (see there for what it cannot carry over; the
--- migration then stops and changes nothing).
+-- does for deployment_changes. As there, the migration stops, and nothing
+-- changes, on a materialized view, a rule, a view WITH CHECK OPTION or
+-- anything else Postgres names as depending on the table; column-level
+-- grants, comments on the table, and indexes, triggers or policies someone
+-- added to it are not carried over.
 --
 -- Upgrading: stop every older worker first. One still running after this
 -- migration finds the schema newer than it knows and holds its batches back
@@ -39,7 +50,9 @@ CREATE TABLE public.change_reports (
   CHECK (cardinality(change_ids) > 0
          AND cardinality(times_created) = cardinality(change_ids)
          AND cardinality(authors) = cardinality(change_ids)
-         AND cardinality(titles) = cardinality(change_ids))
+         AND cardinality(titles) = cardinality(change_ids)
+         AND array_position(change_ids, NULL) IS NULL
+         AND array_position(times_created, NULL) IS NULL)
 );
 -- The worker reads a service's reports when it links the service anew.
 CREATE INDEX change_reports_service_idx ON public.change_reports (service);
@@ -54,6 +67,7 @@ SELECT event_id, service, min(source), min(event_type), min(repository),
        array_agg(title ORDER BY change_id COLLATE "C")
 FROM public.changes
 GROUP BY event_id, service;
+ANALYZE public.change_reports;
 
 DO $$
 DECLARE
@@ -131,14 +145,15 @@ BEGIN
   END;
 
   -- Of the reports of one commit of a service, the earliest (time_created,
-  -- event_id), as the table kept whatever order the reports came in.
+  -- event_id; the first of an event that names it twice), as the table kept
+  -- whatever order the reports came in.
   CREATE VIEW public.changes AS
   SELECT DISTINCT ON (r.service, c.change_id)
          r.service, c.change_id, c.time_created, r.source, r.event_type, r.event_id, r.repository, c.author, c.title
   FROM public.change_reports r
-  CROSS JOIN LATERAL unnest(r.change_ids, r.times_created, r.authors, r.titles)
-    AS c(change_id, time_created, author, title)
-  ORDER BY r.service, c.change_id, c.time_created, r.event_id;
+  CROSS JOIN LATERAL unnest(r.change_ids, r.times_created, r.authors, r.titles) WITH ORDINALITY
+    AS c(change_id, time_created, author, title, place)
+  ORDER BY r.service, c.change_id, c.time_created, r.event_id, c.place;
   FOR t IN SELECT a.privilege_type, a.is_grantable,
                   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
            FROM aclexplode(table_acl) a

@@ -375,18 +375,25 @@ TEST_CASE("migration 014 keeps changes' rows and what was built on it; the view 
   CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'changes', 'SELECT')") == "t");
   CHECK(db.scalar("SELECT has_table_privilege('fourkeys_test_bi_reader', 'change_reports', 'SELECT')") == "t");
   // Later reports of a commit: an earlier one takes its place whatever
-  // order they come in, a later one (or a tie lost on event id) does not.
+  // order they come in, a later one (or a tie lost on event id) does not;
+  // of an event naming a commit twice at one time, the first counts.
   db.exec(R"sql(
     INSERT INTO change_reports VALUES
       ('github:p3', 'svc', 'github', 'push', 'acme/svc', '{bbb,ddd}',
        '{2026-01-01 08:00Z,2026-01-03 08:00Z}', '{Bo,NULL}', '{again,new}'),
       ('github:p0', 'svc', 'github', 'push', 'acme/svc', '{aaa}', '{2026-01-01 09:00Z}', '{Cy}', '{tie}'),
-      ('github:p9', 'svc', 'github', 'push', 'acme/svc', '{aaa}', '{2026-01-05 09:00Z}', '{Di}', '{late}'))sql");
+      ('github:p9', 'svc', 'github', 'push', 'acme/svc', '{aaa}', '{2026-01-05 09:00Z}', '{Di}', '{late}'),
+      ('github:p4', 'svc', 'github', 'push', 'acme/svc', '{eee,eee}', '{2026-01-04 08:00Z,2026-01-04 08:00Z}',
+       '{First,Second}', '{one,two}'))sql");
   CHECK(db.query("SET TIME ZONE 'UTC'; SELECT change_id, time_created, event_id, author, title FROM changes "
                  "WHERE service = 'svc' ORDER BY 1") ==
         std::vector<std::string>{"aaa|2026-01-01 09:00:00+00|github:p0|Cy|tie",
                                  "bbb|2026-01-01 08:00:00+00|github:p3|Bo|again",
-                                 "ddd|2026-01-03 08:00:00+00|github:p3|NULL|new"});
+                                 "ddd|2026-01-03 08:00:00+00|github:p3|NULL|new",
+                                 "eee|2026-01-04 08:00:00+00|github:p4|First|one"});
+  // A NULL commit time or sha is refused, as the table's columns refused it.
+  CHECK_THROWS(db.exec("INSERT INTO change_reports VALUES ('github:p5', 'svc', 'github', 'push', NULL, "
+                       "'{fff}', ARRAY[NULL]::timestamptz[], '{x}', '{y}')"));
 }
 
 TEST_CASE("a push, a deployment and an incident end in the metric tables, to the second", "[worker]") {

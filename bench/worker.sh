@@ -72,10 +72,16 @@ for _ in $(seq 1 300); do
     grep -q '^fourkeys_worker_assigned_partitions [1-9]' && break
   sleep 0.1
 done
+# Each sample: the events stored by the generator's latest "progress" line
+# and its time, and the worker's RSS now. (The generator keeps one database
+# connection and prints its progress; a psql started here for every sample
+# would take CPU from the worker being measured.)
 (
   while kill -0 "$WORKER_PID" 2>/dev/null; do
-    sampled_at=$(now)
-    echo "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets" 2>/dev/null || echo 0) $(awk '/VmRSS/ {print $2}' /proc/$WORKER_PID/status) $sampled_at"
+    progress="$(awk '$1 == "progress" { p = $2 " " $3 } END { print p }' "$WORK/producer.out" 2>/dev/null || true)"
+    [ -n "$progress" ] || progress="0 $(now)"
+    read -r events_stored sampled_at <<<"$progress"
+    echo "$events_stored $(awk '/VmRSS/ {print $2}' /proc/$WORKER_PID/status) $sampled_at"
     sleep 2
   done
 ) >"$WORK/rss.txt" &
@@ -103,9 +109,11 @@ CPU_START_PID=$!
 "$BUILD_DIR/bench/fourkeys-bench-events" --events "$EVENTS" --services "$SERVICES" --seed 3 \
   --brokers "$FOURKEYS_KAFKA_BROKERS" --follow-database "$FOURKEYS_DATABASE_URL" --window "$WINDOW" \
   >"$WORK/producer.out"
+# The generator returns once every event it produced is stored, and prints
+# when it saw that ("stored <events> <epoch seconds>").
 t0=$(awk '$1 == "producing" { print $2 }' "$WORK/producer.out")
-while [ "$(sql "SELECT coalesce(sum(next_offset),0) FROM ingest_offsets")" -lt "$EVENTS" ]; do sleep 0.05; done
-t1=$(now)
+t1=$(awk '$1 == "stored" { print $3 }' "$WORK/producer.out")
+[ -n "$t1" ] || { log "the generator did not see every event stored"; exit 1; }
 cpu_snapshot >"$WORK/cpu.end"
 wait "$CPU_START_PID"
 worker_seconds=$(calc "$t1 - $t0")

@@ -15,6 +15,7 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -103,13 +104,28 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::unique_ptr<pqxx::connection> db;
   if (!database_url.empty()) db = std::make_unique<pqxx::connection>(database_url);
+  auto epoch_seconds = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  // What the worker has stored, from the one connection this program keeps:
+  // the benchmark reads progress from here instead of starting a psql for
+  // every look, which would take CPU from the worker it measures. Prints
+  // "progress <events stored> <epoch seconds>" at most every half second.
+  double last_progress = 0;
   auto stored = [&]() -> std::size_t {
     pqxx::nontransaction tx(*db);
+    std::size_t n = 0;
     try {
-      return tx.exec("SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets")[0][0].as<std::size_t>();
+      n = tx.exec("SELECT coalesce(sum(next_offset), 0) FROM ingest_offsets")[0][0].as<std::size_t>();
     } catch (const pqxx::sql_error&) {
       return 0;  // not migrated yet
     }
+    const double at = epoch_seconds();
+    if (at - last_progress >= 0.5) {
+      std::cout << "progress " << n << " " << std::fixed << at << std::endl;
+      last_progress = at;
+    }
+    return n;
   };
 
   std::mt19937 rng(seed);
@@ -248,14 +264,22 @@ int main(int argc, char** argv) {
       }
       ++produced;
       if (db && produced % 250 == 0) {
+        // Each look is a query on the worker's Postgres: not too often.
         while (produced > window && stored() + window < produced) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
       }
     }
     producer->flush(std::chrono::seconds(120));
     producer->shutdown();
     std::cout << "produced cpu " << std::fixed << cpu_seconds() << std::endl;
+    if (db && failed.load() == 0) {
+      // The benchmark's clock stops when every event produced is stored.
+      std::size_t n = 0;
+      while ((n = stored()) < produced) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::cout << "progress " << n << " " << std::fixed << epoch_seconds() << std::endl;
+      std::cout << "stored " << n << " " << std::fixed << epoch_seconds() << std::endl;
+    }
   }
   std::cerr << "events " << records.size() << " produced " << produced << " failed " << failed.load() << "\n";
   return failed.load() == 0 ? 0 : 1;

@@ -173,6 +173,18 @@ TEST_CASE("several workers starting at once apply each migration exactly once", 
   CHECK(count(db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' "
                   "AND table_name IN ('deployment_changes', 'changes', 'events_raw') AND data_type = 'text' "
                   "AND collation_name IS DISTINCT FROM 'C'") == 0);
+  // Migration 015: commit arrays long enough to be compressed are compressed
+  // with lz4, not pglz.
+  db.exec(R"sql(
+    INSERT INTO change_reports (event_id, service, source, event_type, change_ids, times_created, authors, titles)
+    SELECT 'github:lz4', 'svc', 'github', 'push', array_agg(md5(i::text) || md5(i::text)),
+           array_agg('2026-01-01Z'::timestamptz + i * interval '1 minute'), array_agg('dev'::text),
+           array_agg('commit number ' || i) FROM generate_series(1, 200) AS i)sql");
+  CHECK(db.query("SELECT pg_column_compression(change_ids), pg_column_compression(titles) FROM change_reports "
+                 "WHERE event_id = 'github:lz4'") == std::vector<std::string>{"lz4|lz4"});
+  CHECK(count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid IN ('change_reports'::regclass, "
+                  "'deployment_change_sets'::regclass, 'pushes'::regclass, 'deployment_events'::regclass) "
+                  "AND attcompression = 'l'") == 9);
 }
 
 TEST_CASE("the collation migration leaves views it does not own, and the columns under them, alone", "[worker]") {

@@ -576,13 +576,17 @@ class EnvironmentAttributor {
   mutable bool sorted_ = true;
 };
 
-// The rows of one deployment's changes, in change_id order.
-void append_change_rows(const Deployment& deployment, const ShaTable& shas, std::vector<DeploymentChangeRow>& rows) {
+// The rows of one deployment's changes, in change_id order; without
+// deploy_id and change_id when `ids` is false (ServiceLinker::lead_time_rows).
+void append_change_rows(const Deployment& deployment, const ShaTable& shas, std::vector<DeploymentChangeRow>& rows,
+                        bool ids = true) {
   for (const auto& [sha, commit_time] : deployment.changes) {
     DeploymentChangeRow row;
-    row.deploy_id = deployment.row.deploy_id;
+    if (ids) {
+      row.deploy_id = deployment.row.deploy_id;
+      row.change_id = shas.text(sha);
+    }
     row.environment = deployment.row.environment;
-    row.change_id = shas.text(sha);
     row.commit_time = commit_time;
     row.deployed_at = deployment.row.deployed_at;
     row.lead_time_seconds = lead_time_seconds(deployment.row.deployed_at, commit_time);
@@ -1211,14 +1215,32 @@ bool ServiceLinker::extend(const ServiceHistory& history, const ServiceHistory& 
   return true;
 }
 
-std::vector<DeploymentChangeRow> ServiceLinker::change_rows(Millis from, Millis to) const {
+namespace {
+
+std::vector<DeploymentChangeRow> rows_between(const std::vector<std::unique_ptr<Deployment>>& deployments,
+                                              const ShaTable& shas, Millis from, Millis to, bool ids) {
   std::vector<DeploymentChangeRow> rows;
-  if (!state_) return rows;
-  const auto& deployments = state_->deployments;
-  auto it = std::lower_bound(deployments.begin(), deployments.end(), from,
-                             [](const std::unique_ptr<Deployment>& d, Millis t) { return d->row.deployed_at < t; });
-  for (; it != deployments.end() && (*it)->row.deployed_at < to; ++it) append_change_rows(**it, state_->shas, rows);
+  const auto first = std::lower_bound(deployments.begin(), deployments.end(), from, [](const auto& d, Millis t) {
+    return d->row.deployed_at < t;
+  });
+  auto last = first;
+  std::size_t n = 0;
+  for (; last != deployments.end() && (*last)->row.deployed_at < to; ++last) n += (*last)->changes.size();
+  rows.reserve(n);
+  for (auto it = first; it != last; ++it) append_change_rows(**it, shas, rows, ids);
   return rows;
+}
+
+}  // namespace
+
+std::vector<DeploymentChangeRow> ServiceLinker::change_rows(Millis from, Millis to) const {
+  if (!state_) return {};
+  return rows_between(state_->deployments, state_->shas, from, to, true);
+}
+
+std::vector<DeploymentChangeRow> ServiceLinker::lead_time_rows(Millis from, Millis to) const {
+  if (!state_) return {};
+  return rows_between(state_->deployments, state_->shas, from, to, false);
 }
 
 std::vector<DeploymentChangeRow> ServiceLinker::change_rows() const {

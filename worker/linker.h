@@ -115,6 +115,12 @@ class ServiceLinker {
   // of the rows' size).
   std::vector<DeploymentChangeRow> change_rows(Millis from, Millis to) const;
   std::vector<DeploymentChangeRow> change_rows() const;
+  // change_rows(from, to) with only what daily_metrics() reads: environment,
+  // deployed_at, commit_time and lead_time_seconds; deploy_id and change_id
+  // are left empty. The metrics of the days a batch touches are computed
+  // from these at every batch, and copying two ids per change into rows that
+  // are dropped at once cost more than the metrics themselves.
+  std::vector<DeploymentChangeRow> lead_time_rows(Millis from, Millis to) const;
 
   // The heap the remembered linking state takes (every sha once, the commit
   // graph, each environment's commits, the linked deployments), estimated as

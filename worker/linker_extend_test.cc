@@ -76,6 +76,12 @@ TEST_CASE("extending a linked history gives what deriving it whole gives", "[lin
           if (row.deployed_at >= from && row.deployed_at < to) window.push_back(row);
         }
         REQUIRE(linker.change_rows(from, to) == window);
+        // The same rows for the metrics, without their ids.
+        for (auto& row : window) {
+          row.deploy_id.clear();
+          row.change_id.clear();
+        }
+        REQUIRE(linker.lead_time_rows(from, to) == window);
       }
     }
   }

@@ -502,7 +502,7 @@ std::pair<std::size_t, std::size_t> write_extension(const std::string& service, 
   for (const auto& [environment, day] : days) day_numbers.insert(day);
   rows_of_days(derived.deployments, day_numbers, in_days, subset.deployments);
   for (const std::int64_t day : day_numbers) {
-    for (DeploymentChangeRow& row : state.linker->change_rows(day * kDay, (day + 1) * kDay)) {
+    for (DeploymentChangeRow& row : state.linker->lead_time_rows(day * kDay, (day + 1) * kDay)) {
       if (in_days(row.environment, row.deployed_at)) subset.deployment_changes.push_back(std::move(row));
     }
   }

@@ -78,7 +78,7 @@ done
 # would take CPU from the worker being measured.)
 (
   while kill -0 "$WORKER_PID" 2>/dev/null; do
-    progress="$(awk '$1 == "progress" { p = $2 " " $3 } END { print p }' "$WORK/producer.out" 2>/dev/null || true)"
+    progress="$(awk '$1 == "progress" && NF == 3 { p = $2 " " $3 } END { print p }' "$WORK/producer.out" 2>/dev/null || true)"
     [ -n "$progress" ] || progress="0 $(now)"
     read -r events_stored sampled_at <<<"$progress"
     echo "$events_stored $(awk '/VmRSS/ {print $2}' /proc/$WORKER_PID/status) $sampled_at"

@@ -45,6 +45,14 @@ std::map<std::int32_t, std::int64_t> load_offsets(pqxx::transaction_base& tx, co
   return out;
 }
 
+void reset_offset(pqxx::transaction_base& tx, const std::string& topic, std::int32_t partition, std::int64_t stored,
+                  std::int64_t start) {
+  tx.exec_params(
+      "UPDATE ingest_offsets SET next_offset = $4, updated_at = now() "
+      "WHERE topic = $1 AND partition = $2 AND next_offset = $3",
+      topic, partition, stored, start);
+}
+
 void record_gap(pqxx::transaction_base& tx, const std::string& topic, std::int32_t partition, std::int64_t from_offset,
                 std::int64_t to_offset, bool skip) {
   tx.exec_params(

@@ -26,6 +26,12 @@ void store_offsets(pqxx::transaction_base& tx, const std::string& topic, const s
 std::map<std::int32_t, std::int64_t> load_offsets(pqxx::transaction_base& tx, const std::string& topic,
                                                   const std::vector<std::int32_t>& partitions);
 
+// Sets the stored offset of a partition that was emptied and started again
+// back to `start`, if it is still `stored` (another worker may have done it
+// and stored more since). The only way a stored offset goes down.
+void reset_offset(pqxx::transaction_base& tx, const std::string& topic, std::int32_t partition, std::int64_t stored,
+                  std::int64_t start);
+
 // Records a gap the consumer found (see consume.h). With `skip`, the stored
 // offset moves past it too, so a restart does not stop at the same gap.
 void record_gap(pqxx::transaction_base& tx, const std::string& topic, std::int32_t partition, std::int64_t from_offset,

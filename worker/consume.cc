@@ -15,6 +15,7 @@ struct GroupConsumer::Impl {
   GapPolicy policy;
   OffsetLookup lookup;
   GapReporter on_gap;
+  OffsetReset on_reset;
   rd_kafka_t* rk = nullptr;
   std::set<std::int32_t> assigned;
   std::set<std::int32_t> halted;
@@ -51,7 +52,23 @@ struct GroupConsumer::Impl {
       return RD_KAFKA_OFFSET_BEGINNING;
     }
     if (*stored < low) return gap(partition, *stored, low);
+    if (*stored > high) return reset(partition, *stored, low, high);
     return *stored;
+  }
+
+  // The partition ends (`high`) before the offset the database stored: it
+  // was emptied and started again. Nothing of it is lost by reading it from
+  // its start; events stored before are recognized by their ids.
+  std::int64_t reset(std::int32_t partition, std::int64_t stored, std::int64_t low, std::int64_t high) {
+    log::warn("the partition ends before the offset the database stored (the topic was recreated, or its broker "
+              "lost its log: the embedded broker keeps nothing across restarts); reading it from its start",
+              {{"topic", settings.topic},
+               {"partition", partition},
+               {"stored_offset", stored},
+               {"end_offset", high},
+               {"from_offset", low}});
+    on_reset(partition, stored, low);
+    return low;
   }
 
   std::optional<std::int64_t> gap(std::int32_t partition, std::int64_t from, std::int64_t to) {
@@ -181,6 +198,23 @@ struct GroupConsumer::Impl {
         RD_KAFKA_RESP_ERR_NO_ERROR) {
       return;
     }
+    if (wanted > high) {
+      // The stored offset was not checked against the partition's end when
+      // consumption started there (the watermarks were unknown then).
+      std::int64_t start = low;
+      try {
+        start = reset(partition, wanted, low, high);
+      } catch (const std::exception& e) {
+        log::warn("cannot set the stored offset back; reading the partition from its start anyway",
+                  {{"partition", partition}, {"error", e.what()}});
+      }
+      auto* list = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(list, settings.topic.c_str(), partition)->offset = start;
+      if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk, list, 5000)) rd_kafka_error_destroy(e);
+      rd_kafka_topic_partition_list_destroy(list);
+      started_at[partition] = start;
+      return;
+    }
     if (wanted < 0 || wanted >= low) return;
     const auto next = gap(partition, wanted, low);
     auto* list = rd_kafka_topic_partition_list_new(1);
@@ -214,12 +248,14 @@ void error_cb(rd_kafka_t*, int err, const char* reason, void*) {
 
 }  // namespace
 
-GroupConsumer::GroupConsumer(ConsumerSettings settings, GapPolicy policy, OffsetLookup lookup, GapReporter on_gap)
+GroupConsumer::GroupConsumer(ConsumerSettings settings, GapPolicy policy, OffsetLookup lookup, GapReporter on_gap,
+                             OffsetReset on_reset)
     : impl_(std::make_unique<Impl>()) {
   impl_->settings = std::move(settings);
   impl_->policy = policy;
   impl_->lookup = std::move(lookup);
   impl_->on_gap = std::move(on_gap);
+  impl_->on_reset = std::move(on_reset);
   const auto& s = impl_->settings;
 
   char errstr[512];

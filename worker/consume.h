@@ -64,8 +64,17 @@ class GroupConsumer {
   using OffsetLookup = std::function<std::map<std::int32_t, std::int64_t>(const std::vector<std::int32_t>&)>;
   // Called when a gap is found (from inside poll_batch).
   using GapReporter = std::function<void(const OffsetGap&)>;
+  // Called when a partition ends before the offset the database stored for
+  // it: the topic was recreated, or its broker lost the log (the embedded
+  // broker keeps nothing across restarts). Every message the partition now
+  // holds came after what the database has, so it is read from its start
+  // (`start`), and the stored offset must be set back there: the stored
+  // offsets only grow otherwise, and the next assignment would skip again.
+  // Throws when the database cannot be reached.
+  using OffsetReset = std::function<void(std::int32_t partition, std::int64_t stored, std::int64_t start)>;
 
-  GroupConsumer(ConsumerSettings settings, GapPolicy policy, OffsetLookup lookup, GapReporter on_gap);
+  GroupConsumer(ConsumerSettings settings, GapPolicy policy, OffsetLookup lookup, GapReporter on_gap,
+                OffsetReset on_reset);
   ~GroupConsumer();
   GroupConsumer(const GroupConsumer&) = delete;
   GroupConsumer& operator=(const GroupConsumer&) = delete;

@@ -333,6 +333,11 @@ int main(int argc, char** argv) {
             log::error("cannot record the gap in ingest_gaps", {{"error", describe_database_error(e)}});
           }
           if (loop_ptr) loop_ptr->gap_found(gap, policy == GapPolicy::halt);
+        },
+        [&](std::int32_t partition, std::int64_t stored, std::int64_t start) {
+          pqxx::work tx(control_database.get());
+          reset_offset(tx, consumer_settings.topic, partition, stored, start);
+          tx.commit();
         });
     BatchLoop loop(loop_settings, control_database, consumer, processor, metrics);
     loop_ptr = &loop;

@@ -796,6 +796,46 @@ TEST_CASE("a worker whose database a newer worker migrated stores nothing and de
   CHECK_FALSE(dead_letters.find([](const ReadMessage&) { return true; }, 1s));
 }
 
+TEST_CASE("a partition emptied and started again (the embedded broker after a restart) is read from its start",
+          "[worker][gap]") {
+  // The database kept the offsets of a broker that has since lost its log:
+  // every partition now ends before them. What arrives now was never stored
+  // and must be, not skipped until the partition passes the old offsets.
+  EmbeddedKafka kafka(true);
+  TestDatabase db;
+  REQUIRE(run_worker_once(kafka.brokers(), db.url(), {"--migrate-only"}) == 0);
+  db.exec("INSERT INTO ingest_offsets (topic, partition, next_offset) "
+          "SELECT 'fourkeys.events.v1', p, 500 FROM generate_series(0, 5) AS p");
+  EnvelopePublisher publisher(kafka.brokers());
+  std::vector<std::pair<std::string, std::string>> messages;
+  for (int i = 0; i < 24; ++i) {  // services spread over the partitions
+    const std::string svc = "acme/reset-" + std::to_string(i);
+    messages.emplace_back(svc, deployment_envelope("github:r" + std::to_string(i), svc,
+                                                   deployed(std::to_string(i), std::string(40, 'a'), "success",
+                                                            day_time(2, "10:00:00"))));
+  }
+  publisher.publish_all(messages);
+  const long long partitions_used = [&] {
+    WorkerProcess worker(kafka.brokers(), db.url());
+    REQUIRE(eventually([&] { return all_stored(db, 24); }, 30s));
+    CHECK(worker.log().find("ends before the offset the database stored") != std::string::npos);
+    worker.process().signal(SIGTERM);
+    REQUIRE(worker.process().wait(20s) == 0);
+    return count(db, "SELECT count(DISTINCT kafka_partition) FROM events_raw");
+  }();
+  CHECK(partitions_used > 1);
+  // The stored offsets are this broker's now, so the next start neither
+  // skips what comes next nor reads anything twice.
+  CHECK(count(db, "SELECT count(*) FROM ingest_offsets WHERE next_offset >= 500") == 0);
+  CHECK(count(db, "SELECT sum(next_offset) FROM ingest_offsets") == 24);
+  publisher.publish("acme/reset-0", deployment_envelope("github:r24", "acme/reset-0",
+                                                        deployed("24", std::string(40, 'b'), "success",
+                                                                 day_time(2, "11:00:00"))));
+  WorkerProcess again(kafka.brokers(), db.url());
+  REQUIRE(eventually([&] { return all_stored(db, 25); }, 30s));
+  rebuild_equals_incremental(kafka.brokers(), db);
+}
+
 TEST_CASE("SIGTERM finishes the current batch and exits cleanly", "[worker]") {
   EmbeddedKafka kafka(true);
   TestDatabase db;

@@ -184,6 +184,12 @@ struct GroupConsumer::Impl {
     return true;
   }
 
+  // What request_resync() does (see consume.h), from inside poll_batch.
+  void resync_all() {
+    resync = true;
+    pause_all();
+  }
+
   void pause_all() {
     if (assigned.empty()) return;
     auto* list = list_of(assigned);
@@ -196,23 +202,22 @@ struct GroupConsumer::Impl {
     std::int64_t low = 0, high = 0;
     if (rd_kafka_query_watermark_offsets(rk, settings.topic.c_str(), partition, &low, &high, 5000) !=
         RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Kafka fetches nothing more of the partition until it is sought.
+      log::warn("an offset Kafka does not have, and the partition's bounds are unknown; reading again from the "
+                "stored offsets",
+                {{"topic", settings.topic}, {"partition", partition}, {"offset", wanted}});
+      resync_all();
       return;
     }
     if (wanted > high) {
-      // The stored offset was not checked against the partition's end when
-      // consumption started there (the watermarks were unknown then).
-      std::int64_t start = low;
-      try {
-        start = reset(partition, wanted, low, high);
-      } catch (const std::exception& e) {
-        log::warn("cannot set the stored offset back; reading the partition from its start anyway",
-                  {{"partition", partition}, {"error", e.what()}});
-      }
-      auto* list = rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(list, settings.topic.c_str(), partition)->offset = start;
-      if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk, list, 5000)) rd_kafka_error_destroy(e);
-      rd_kafka_topic_partition_list_destroy(list);
-      started_at[partition] = start;
+      // The partition was emptied and started again while it was read. What
+      // was read of it before may sit in batches not stored yet, and their
+      // offsets would undo a reset made now: those batches are dropped and
+      // every partition is sought again from the database, where
+      // start_offset() finds the stored offset past the end and resets it.
+      log::warn("the partition ends before the offset being read; reading again from the stored offsets",
+                {{"topic", settings.topic}, {"partition", partition}, {"offset", wanted}, {"end_offset", high}});
+      resync_all();
       return;
     }
     if (wanted < 0 || wanted >= low) return;
@@ -349,10 +354,7 @@ std::vector<ConsumedMessage> GroupConsumer::poll_batch(std::size_t max_messages,
   return batch;
 }
 
-void GroupConsumer::request_resync() {
-  impl_->resync = true;
-  impl_->pause_all();
-}
+void GroupConsumer::request_resync() { impl_->resync_all(); }
 
 bool GroupConsumer::resync_pending() const { return impl_->resync; }
 

@@ -108,6 +108,7 @@ cpu_snapshot() { echo "$(cpu_of "$WORKER_PID") $(postgres_cpu) $(cpu_of "$DEVKAF
 CPU_START_PID=$!
 "$BUILD_DIR/bench/fourkeys-bench-events" --events "$EVENTS" --services "$SERVICES" --seed 3 \
   --brokers "$FOURKEYS_KAFKA_BROKERS" --follow-database "$FOURKEYS_DATABASE_URL" --window "$WINDOW" \
+  --spool-dir "$WORK" \
   >"$WORK/producer.out"
 # The generator returns once every event it produced is stored, and prints
 # when it saw that ("stored <events> <epoch seconds>").

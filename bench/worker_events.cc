@@ -15,13 +15,20 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <sys/resource.h>
 #include <thread>
+#include <unordered_map>
+#include <unistd.h>
 
 namespace {
 
@@ -32,26 +39,46 @@ using namespace fourkeys;
 // the same up to `n` bytes. Real payloads compress several times over with
 // lz4, and so do these, unlike random text; Kafka, events_raw's compressed
 // envelope column and the COPY baseline all see that.
-std::string sender_body(const std::string& service, std::size_t sequence, std::size_t n) {
-  static const char* const kLinks[] = {"forks", "keys", "collaborators", "teams", "hooks", "issue_events",
-                                       "events", "assignees", "branches", "tags", "blobs", "git_tags",
-                                       "git_refs", "trees", "statuses", "languages", "stargazers",
-                                       "contributors", "subscribers", "subscription", "commits",
-                                       "git_commits", "comments", "issue_comment", "contents", "compare",
-                                       "merges", "archive", "downloads", "issues", "pulls", "milestones",
-                                       "notifications", "labels", "releases", "deployments"};
-  std::string body = "{\"sequence\":" + std::to_string(sequence) + ",\"repository\":{\"full_name\":\"" + service +
-                     "\",\"html_url\":\"https://github.com/" + service + "\"";
-  for (std::size_t round = 0; body.size() < n; ++round) {
-    for (const char* link : kLinks) {
-      body += ",\"" + std::string(link) + "_url";
-      if (round) body += "_" + std::to_string(round);
-      body += "\":\"https://api.github.com/repos/" + service + "/" + link + "{/number}\"";
-    }
+//
+// Everything after the sequence number depends on the service alone and is
+// made once per service: building it per event was most of the CPU the
+// generator spent before the clock starts, and a longer burn of the CPU
+// just before measuring slows this machine down for a while after.
+class SenderBodies {
+ public:
+  explicit SenderBodies(std::size_t n) : n_(n) {}
+
+  std::string body(const std::string& service, std::size_t sequence) {
+    auto [it, made] = tails_.try_emplace(service);
+    if (made) it->second = tail(service);
+    return "{\"sequence\":" + std::to_string(sequence) + it->second;
   }
-  body += "},\"sender\":{\"login\":\"dev\",\"type\":\"User\",\"site_admin\":false}}";
-  return body;
-}
+
+ private:
+  std::string tail(const std::string& service) const {
+    static const char* const kLinks[] = {"forks", "keys", "collaborators", "teams", "hooks", "issue_events",
+                                         "events", "assignees", "branches", "tags", "blobs", "git_tags",
+                                         "git_refs", "trees", "statuses", "languages", "stargazers",
+                                         "contributors", "subscribers", "subscription", "commits",
+                                         "git_commits", "comments", "issue_comment", "contents", "compare",
+                                         "merges", "archive", "downloads", "issues", "pulls", "milestones",
+                                         "notifications", "labels", "releases", "deployments"};
+    std::string body = ",\"repository\":{\"full_name\":\"" + service + "\",\"html_url\":\"https://github.com/" +
+                       service + "\"";
+    for (std::size_t round = 0; body.size() < n_; ++round) {
+      for (const char* link : kLinks) {
+        body += ",\"" + std::string(link) + "_url";
+        if (round) body += "_" + std::to_string(round);
+        body += "\":\"https://api.github.com/repos/" + service + "/" + link + "{/number}\"";
+      }
+    }
+    body += "},\"sender\":{\"login\":\"dev\",\"type\":\"User\",\"site_admin\":false}}";
+    return body;
+  }
+
+  std::size_t n_;
+  std::unordered_map<std::string, std::string> tails_;
+};
 
 std::string sha_of(std::uint64_t a, std::uint64_t b) {
   char buf[41];
@@ -79,6 +106,105 @@ double cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+// The envelopes made before the clock starts, kept in an unlinked file on
+// disk rather than in this process's memory, and read back in order while
+// producing; pages read are dropped from the page cache behind the reader.
+//
+// Why not a vector: a million envelopes are ~2.5 GB, and on the benchmark
+// machine (a VM) that much anonymous memory held by any process, even idle,
+// made Postgres and the worker ~25% slower per event (bench/RESULTS.md,
+// "Worker notes", 2026-11-28 noon). Held here, it measured the load
+// generator's footprint as if it were the worker's cost.
+class EnvelopeSpool {
+ public:
+  struct Record {
+    std::string_view service;
+    std::string_view text;
+  };
+
+  explicit EnvelopeSpool(const std::string& dir) {
+    std::string path = (std::filesystem::path(dir) / "fourkeys-bench-events.XXXXXX").string();
+    fd_ = mkstemp(path.data());
+    if (fd_ < 0) throw std::runtime_error("cannot make a spool file in " + dir + ": " + std::strerror(errno));
+    unlink(path.c_str());
+  }
+  ~EnvelopeSpool() { close(fd_); }
+  EnvelopeSpool(const EnvelopeSpool&) = delete;
+  EnvelopeSpool& operator=(const EnvelopeSpool&) = delete;
+
+  void append(const std::string& service, const std::string& text) {
+    put_size(service.size());
+    put_size(text.size());
+    buffer_ += service;
+    buffer_ += text;
+    if (buffer_.size() >= kChunk) flush();
+  }
+
+  // Writes what is buffered, and leaves none of the file in the page cache.
+  void finish_writing() {
+    flush();
+    if (fdatasync(fd_) != 0) throw std::runtime_error(std::string("spool: fdatasync: ") + std::strerror(errno));
+    posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);
+    std::string().swap(buffer_);
+  }
+
+  // Calls `f(record)` for every record in the order appended. The views
+  // last until `f` returns.
+  template <typename F>
+  void read_all(F&& f) {
+    std::string chunk;
+    std::size_t used = 0;  // bytes of `chunk` already handed out
+    off_t offset = 0;
+    for (;;) {
+      chunk.erase(0, used);
+      used = 0;
+      const std::size_t kept = chunk.size();
+      chunk.resize(kept + kChunk);
+      const ssize_t n = pread(fd_, chunk.data() + kept, kChunk, offset);
+      if (n < 0) throw std::runtime_error(std::string("spool: read: ") + std::strerror(errno));
+      chunk.resize(kept + static_cast<std::size_t>(n));
+      if (n > 0) posix_fadvise(fd_, offset, n, POSIX_FADV_DONTNEED);
+      offset += n;
+      for (;;) {
+        if (chunk.size() - used < 8) break;
+        const std::size_t service_size = get_size(chunk, used), text_size = get_size(chunk, used + 4);
+        if (chunk.size() - used - 8 < service_size + text_size) break;
+        const char* at = chunk.data() + used + 8;
+        f(Record{{at, service_size}, {at + service_size, text_size}});
+        used += 8 + service_size + text_size;
+      }
+      if (n == 0) {
+        if (used != chunk.size()) throw std::runtime_error("spool: the file ends inside a record");
+        return;
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 8 << 20;
+
+  void put_size(std::size_t n) {
+    const auto v = static_cast<std::uint32_t>(n);
+    buffer_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  static std::size_t get_size(const std::string& from, std::size_t at) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, from.data() + at, sizeof v);
+    return v;
+  }
+  void flush() {
+    for (std::size_t done = 0; done < buffer_.size();) {
+      const ssize_t n = write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0) throw std::runtime_error(std::string("spool: write: ") + std::strerror(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+  }
+
+  int fd_ = -1;
+  std::string buffer_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +227,9 @@ int main(int argc, char** argv) {
                  "keep at most --window events ahead of what the worker stored (ingest_offsets), so the "
                  "embedded broker's per-partition limit is never reached");
   app.add_option("--window", window)->capture_default_str();
+  std::string spool_dir = std::filesystem::temp_directory_path().string();
+  app.add_option("--spool-dir", spool_dir, "where the envelopes wait, on disk, until they are produced")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   std::unique_ptr<pqxx::connection> db;
   if (!database_url.empty()) db = std::make_unique<pqxx::connection>(database_url);
@@ -153,22 +282,30 @@ int main(int argc, char** argv) {
 
   // Every envelope is made before the first is produced, so that making
   // them (serializing, hashing) does not compete with the worker for the
-  // CPU while it is measured.
-  struct Record {
-    std::string service;
-    std::string text;
-  };
-  std::vector<Record> records;
-  records.reserve(events + events / 4);
+  // CPU while it is measured. They wait in the spool (see EnvelopeSpool).
+  std::unique_ptr<EnvelopeSpool> spool;
+  if (producer) spool = std::make_unique<EnvelopeSpool>(spool_dir);
+  SenderBodies bodies(body_bytes);
+  std::size_t made = 0;
   std::size_t sequence = 0;
+  std::string line;
   auto emit = [&](parser::Envelope& e) {
+    if (made == events) return;
     e.id = e.source + ":bench-" + std::to_string(seed) + "-" + std::to_string(sequence++);
     e.received_at = format_time(now_millis());
     e.signature = sha_of(sequence, seed);
-    records.push_back({e.service, parser::serialize_envelope(e, sender_body(e.service, sequence, body_bytes))});
+    const std::string text = parser::serialize_envelope(e, bodies.body(e.service, sequence));
+    ++made;
+    if (spool) spool->append(e.service, text);
+    if (file.is_open()) {
+      line.clear();
+      copy_escape(line, text);
+      line += '\n';
+      file << line;
+    }
   };
 
-  while (records.size() < events) {
+  while (made < events) {
     const int s = static_cast<int>(rng() % static_cast<unsigned>(services));
     ServiceState& st = state[static_cast<std::size_t>(s)];
     const std::string service = "bench/service-" + std::to_string(s);
@@ -234,27 +371,18 @@ int main(int argc, char** argv) {
     }
     emit(e);
   }
-  records.resize(std::min(records.size(), events));
-  if (file.is_open()) {
-    std::string line;
-    for (const Record& r : records) {
-      line.clear();
-      copy_escape(line, r.text);
-      line += '\n';
-      file << line;
-    }
-    file.close();
-  }
+  if (file.is_open()) file.close();
+  if (spool) spool->finish_writing();
 
-  const std::size_t made = records.size();
   std::size_t produced = 0;
   if (producer) {
     // The benchmark's clock starts here.
     std::cout << "producing " << std::fixed << epoch_seconds() << " cpu " << cpu_seconds() << std::endl;
-    for (const Record& r : records) {
+    spool->read_all([&](const EnvelopeSpool::Record& r) {
       for (;;) {
         bool queued = true;
-        producer->produce(KafkaMessage{topic, r.service, r.text, {}}, [&](const DeliveryResult& d) {
+        producer->produce(KafkaMessage{topic, std::string(r.service), std::string(r.text), {}},
+                          [&](const DeliveryResult& d) {
           if (d.status == DeliveryStatus::queue_full) queued = false;
           else if (d.status != DeliveryStatus::delivered) ++failed;
         });
@@ -268,13 +396,10 @@ int main(int argc, char** argv) {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
       }
-    }
+    });
     producer->flush(std::chrono::seconds(120));
     producer->shutdown();
     std::cout << "produced cpu " << std::fixed << cpu_seconds() << std::endl;
-    // The envelopes (GBs over a million events) are freed now, not while
-    // the benchmark counts the CPU the worker uses after the clock stops.
-    std::vector<Record>().swap(records);
     if (db && failed.load() == 0) {
       // The benchmark's clock stops when every event produced is stored:
       // looked at every 5 ms, so that the end is not late by much. A worker

@@ -12,6 +12,7 @@ FOURKEYS_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librdkafka-dev libpqxx-dev libpq-dev libssl-dev catch2
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libvalijson-dev prometheus-cpp-dev
+  libtcmalloc-minimal4
   postgresql-15 postgresql-client-15 wrk
   python3-fastapi python3-uvicorn python3-asyncpg python3-uvloop python3-httptools
   chromium

@@ -12,12 +12,27 @@
 #include <malloc.h>
 #include <thread>
 
+// tcmalloc's way to give its free pages back, when the program is linked
+// with it (worker/CMakeLists.txt); null with glibc's malloc, whose pages
+// malloc_trim gives back instead.
+extern "C" void MallocExtension_ReleaseFreeMemory() __attribute__((weak));
+
 namespace fourkeys::worker {
 namespace {
 constexpr std::chrono::milliseconds kAheadPollWait{20};
 // How often, at most, freed heap pages go back to the system.
 constexpr std::chrono::seconds kTrimInterval{10};
+
+void release_free_heap_pages() {
+  if (MallocExtension_ReleaseFreeMemory) {
+    MallocExtension_ReleaseFreeMemory();
+  } else {
+    malloc_trim(0);
+  }
+}
 }  // namespace
+
+const char* heap_allocator() { return MallocExtension_ReleaseFreeMemory ? "tcmalloc" : "glibc"; }
 
 BatchLoop::BatchLoop(LoopSettings settings, Database& database, GroupConsumer& consumer, BatchProcessor& processor,
                      WorkerMetrics& metrics)
@@ -90,7 +105,7 @@ void BatchLoop::trim_heap_now_and_then() {
   // backlog. An idle loop trims what the last batches left.
   const auto now = std::chrono::steady_clock::now();
   if (!trim_pending_ || now - last_trim_ < kTrimInterval) return;
-  malloc_trim(0);
+  release_free_heap_pages();
   trim_pending_ = false;
   last_trim_ = now;
 }

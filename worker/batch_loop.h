@@ -42,6 +42,12 @@ struct Readiness {
   std::string detail;
 };
 
+// The allocator the program runs on: "tcmalloc" when it is linked with it
+// (worker/CMakeLists.txt), else "glibc": the C library's malloc, or ASan's
+// behind it in the sanitizer builds. The loop gives freed pages back to the
+// system the way that allocator can.
+const char* heap_allocator();
+
 class BatchLoop {
  public:
   // Everything passed in must outlive the loop.

@@ -133,7 +133,9 @@ int run_rebuild(Database& database, const LinkSettings& link, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A batch's buffers (its messages, COPY data, decoded rows) are a few MB
+  // With glibc's malloc (the sanitizer builds, or a build without tcmalloc;
+  // tcmalloc takes and ignores these settings):
+  // a batch's buffers (its messages, COPY data, decoded rows) are a few MB
   // each, allocated and freed once per batch. Above glibc's mmap threshold
   // each was a fresh mapping whose pages faulted in again every batch; kept
   // in the heap (32 MiB is the largest threshold glibc takes), the next
@@ -358,7 +360,8 @@ int main(int argc, char** argv) {
     if (!port_file.empty()) std::ofstream(port_file) << server.port() << "\n";
     std::thread http_thread([&] { server.run(); });
     log::info("consuming", {{"topic", consumer_settings.topic}, {"group", consumer_settings.group_id},
-                            {"kafka", consumer_settings.brokers}, {"listen", listen}, {"port", server.port()}});
+                            {"kafka", consumer_settings.brokers}, {"listen", listen}, {"port", server.port()},
+                            {"heap", heap_allocator()}});
 
     std::thread signal_thread([&] {
       int sig = 0;

@@ -4,7 +4,10 @@
 // 16-byte chunks with its 8-byte header; a std::map/std::set node carries 32
 // bytes of links before its value; strings of up to 15 characters live inside
 // the std::string), so the estimate follows the process' real use rather
-// than counting rows, whose size varies tenfold.
+// than counting rows, whose size varies tenfold. The release build runs on
+// tcmalloc (worker/README.md), whose size classes differ from glibc's chunks
+// by a few bytes either way (no header; coarser classes above 256 bytes):
+// there the budget is the same estimate, close but not exact.
 #pragma once
 
 #include "worker/daily_metrics.h"

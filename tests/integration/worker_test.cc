@@ -848,6 +848,9 @@ TEST_CASE("SIGTERM finishes the current batch and exits cleanly", "[worker]") {
   worker.process().signal(SIGTERM);
   CHECK(worker.process().wait(20s) == 0);
   CHECK(worker.log().find("\"msg\":\"stopped\"") != std::string::npos);
+  // The allocator the build linked (tcmalloc, or glibc's in the sanitizer
+  // builds) is the one the running program uses.
+  CHECK(worker.log().find("\"heap\":\"" FOURKEYS_WORKER_HEAP "\"") != std::string::npos);
 }
 
 TEST_CASE("offsets Kafka no longer has are a reported gap, never a silent jump", "[worker][gap]") {

@@ -25,7 +25,9 @@
 #include <iostream>
 #include <random>
 #include <stdexcept>
+#include <linux/magic.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <thread>
 #include <unordered_map>
 #include <unistd.h>
@@ -127,6 +129,11 @@ class EnvelopeSpool {
     fd_ = mkstemp(path.data());
     if (fd_ < 0) throw std::runtime_error("cannot make a spool file in " + dir + ": " + std::strerror(errno));
     unlink(path.c_str());
+    struct statfs fs {};
+    if (fstatfs(fd_, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+      std::cerr << "warning: " << dir << " is a tmpfs: the envelopes stay in memory (--spool-dir on a disk "
+                << "keeps them out of it)\n";
+    }
   }
   ~EnvelopeSpool() { close(fd_); }
   EnvelopeSpool(const EnvelopeSpool&) = delete;
@@ -160,7 +167,9 @@ class EnvelopeSpool {
       used = 0;
       const std::size_t kept = chunk.size();
       chunk.resize(kept + kChunk);
-      const ssize_t n = pread(fd_, chunk.data() + kept, kChunk, offset);
+      ssize_t n;
+      do n = pread(fd_, chunk.data() + kept, kChunk, offset);
+      while (n < 0 && errno == EINTR);
       if (n < 0) throw std::runtime_error(std::string("spool: read: ") + std::strerror(errno));
       chunk.resize(kept + static_cast<std::size_t>(n));
       if (n > 0) posix_fadvise(fd_, offset, n, POSIX_FADV_DONTNEED);
@@ -184,6 +193,7 @@ class EnvelopeSpool {
   static constexpr std::size_t kChunk = 8 << 20;
 
   void put_size(std::size_t n) {
+    if (n > UINT32_MAX) throw std::runtime_error("spool: a record of 4 GiB or more");
     const auto v = static_cast<std::uint32_t>(n);
     buffer_.append(reinterpret_cast<const char*>(&v), sizeof v);
   }
@@ -195,6 +205,7 @@ class EnvelopeSpool {
   void flush() {
     for (std::size_t done = 0; done < buffer_.size();) {
       const ssize_t n = write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw std::runtime_error(std::string("spool: write: ") + std::strerror(errno));
       done += static_cast<std::size_t>(n);
     }

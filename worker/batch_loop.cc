@@ -7,8 +7,11 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <cstdlib>
+#include <dlfcn.h>
 #include <future>
 #include <optional>
+#include <string_view>
 #include <malloc.h>
 #include <thread>
 
@@ -32,7 +35,19 @@ void release_free_heap_pages() {
 }
 }  // namespace
 
-const char* heap_allocator() { return MallocExtension_ReleaseFreeMemory ? "tcmalloc" : "glibc"; }
+const char* heap_allocator() {
+  // Named by the library that holds the malloc this program's calls reach:
+  // the first definition in load order, so a linked (or preloaded) tcmalloc
+  // comes before the C library.
+  void* (*reached)(std::size_t) = &std::malloc;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(reached), &info) != 0 && info.dli_fname != nullptr) {
+    const std::string_view file = info.dli_fname;
+    if (file.find("tcmalloc") != std::string_view::npos) return "tcmalloc";
+    if (file.find("asan") != std::string_view::npos) return "asan";
+  }
+  return "glibc";
+}
 
 BatchLoop::BatchLoop(LoopSettings settings, Database& database, GroupConsumer& consumer, BatchProcessor& processor,
                      WorkerMetrics& metrics)

@@ -42,10 +42,10 @@ struct Readiness {
   std::string detail;
 };
 
-// The allocator the program runs on: "tcmalloc" when it is linked with it
-// (worker/CMakeLists.txt), else "glibc": the C library's malloc, or ASan's
-// behind it in the sanitizer builds. The loop gives freed pages back to the
-// system the way that allocator can.
+// The allocator the program runs on, as the library its malloc comes from:
+// "tcmalloc" (linked by worker/CMakeLists.txt), "asan" (the sanitizer
+// builds) or "glibc". The loop gives freed pages back to the system the way
+// that allocator can.
 const char* heap_allocator();
 
 class BatchLoop {

@@ -5,9 +5,11 @@
 // bytes of links before its value; strings of up to 15 characters live inside
 // the std::string), so the estimate follows the process' real use rather
 // than counting rows, whose size varies tenfold. The release build runs on
-// tcmalloc (worker/README.md), whose size classes differ from glibc's chunks
-// by a few bytes either way (no header; coarser classes above 256 bytes):
-// there the budget is the same estimate, close but not exact.
+// tcmalloc (worker/README.md), which rounds differently: no header and no
+// 32-byte minimum, so small allocations (most of a state's) take up to 16
+// bytes less than modelled; classes about an eighth of a power of two apart
+// above 256 bytes, so larger ones take up to ~12% more. There the budget is
+// an estimate of the same order, not the exact heap.
 #pragma once
 
 #include "worker/daily_metrics.h"

@@ -848,8 +848,8 @@ TEST_CASE("SIGTERM finishes the current batch and exits cleanly", "[worker]") {
   worker.process().signal(SIGTERM);
   CHECK(worker.process().wait(20s) == 0);
   CHECK(worker.log().find("\"msg\":\"stopped\"") != std::string::npos);
-  // The allocator the build linked (tcmalloc, or glibc's in the sanitizer
-  // builds) is the one the running program uses.
+  // The allocator the build linked (tcmalloc; ASan's in the sanitizer
+  // builds) is the one the running program's malloc comes from.
   CHECK(worker.log().find("\"heap\":\"" FOURKEYS_WORKER_HEAP "\"") != std::string::npos);
 }
 

@@ -133,8 +133,8 @@ int run_rebuild(Database& database, const LinkSettings& link, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
-  // With glibc's malloc (the sanitizer builds, or a build without tcmalloc;
-  // tcmalloc takes and ignores these settings):
+  // With glibc's malloc (a build without tcmalloc; tcmalloc takes and
+  // ignores these settings, ASan's allocator refuses them):
   // a batch's buffers (its messages, COPY data, decoded rows) are a few MB
   // each, allocated and freed once per batch. Above glibc's mmap threshold
   // each was a fresh mapping whose pages faulted in again every batch; kept
